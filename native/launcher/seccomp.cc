@@ -1,0 +1,1 @@
+// placeholder: written by its owner (see docs/internals/launcher-contract.md)
