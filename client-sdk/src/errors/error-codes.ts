@@ -50,6 +50,34 @@ export const ERROR_CODES = {
   SG_LAUNCH_SECCOMP: code(500, 4500, 210, 'The launcher could not load the seccomp filter.'),
   SG_LAUNCH_EXEC: code(500, 4500, 211, 'The launcher could not exec the sandbox init.'),
   SG_LAUNCH_SUPERVISOR: code(500, 4500, 212, 'The launcher supervisor failed (pipes, signals, wait) or its caller went away.'),
+
+  // --- authentication and origin (refused before the upgrade; CLI exit 77 = EX_NOPERM) ---
+  SG_AUTH_MISSING: code(401, 4401, 77, 'No token was presented (Authorization: Bearer, or the sandgate.token.<jwt> subprotocol).'),
+  SG_AUTH_MALFORMED: code(401, 4401, 77, 'The token or its transport is malformed (not a compact JWT, over maxTokenBytes, bad base64url or JSON, two tokens).'),
+  SG_AUTH_TOKEN_IN_URL: code(400, 4400, 64, 'A token was put in the URL query, where proxies and logs keep it; send it in a header or subprotocol.'),
+  SG_AUTH_BAD_SIGNATURE: code(401, 4401, 77, 'The token signature does not verify with the key its kid names.'),
+  SG_AUTH_ALGORITHM: code(401, 4401, 77, 'The token alg is not the one algorithm pinned for its key (alg none, algorithm confusion).'),
+  SG_AUTH_EXPIRED: code(401, 4401, 77, 'The token expired (exp, with the configured clock tolerance).'),
+  SG_AUTH_NOT_YET_VALID: code(401, 4401, 77, 'The token is not valid yet (nbf or iat in the future beyond the clock tolerance).'),
+  SG_AUTH_ISSUER: code(401, 4401, 77, 'The token iss is missing or not one of the configured issuers.'),
+  SG_AUTH_AUDIENCE: code(401, 4401, 77, 'The token aud is missing or names none of the configured audiences.'),
+  SG_AUTH_LIFETIME_TOO_LONG: code(401, 4401, 77, 'The token lives longer than auth.maxLifetimeMs (exp - iat, or exp - now).'),
+  SG_AUTH_CLAIMS: code(401, 4401, 77, 'A required claim is missing or invalid (exp, sub, tenant, scope, limits, jti).'),
+  SG_AUTH_UNKNOWN_KEY: code(401, 4401, 77, 'The token kid names no configured key (or it has no kid and several keys are configured).'),
+  SG_AUTH_FORBIDDEN: code(403, 4403, 77, 'The token is valid but does not grant this: a scope it lacks, or another tenant.'),
+  SG_ORIGIN_FORBIDDEN: code(403, 4403, 77, 'The browser Origin is not in the allow-list (cross-site WebSocket hijacking defence).'),
+
+  // --- wire protocol (after the upgrade; docs/protocol.md; CLI exit 76 = EX_PROTOCOL) ---
+  SG_PROTO_VERSION: code(400, 4400, 76, 'No protocol version both sides speak was offered in Sec-WebSocket-Protocol (sandgate.v1).'),
+  SG_PROTO_MALFORMED: code(400, 4400, 76, 'A frame could not be parsed: invalid UTF-8 or JSON, not a JSON object, no type, or a binary frame shorter than its header.'),
+  SG_PROTO_UNKNOWN_TYPE: code(400, 4400, 76, 'A frame has a type or channel this direction of the protocol does not define.'),
+  SG_PROTO_FIELD_INVALID: code(400, 4400, 76, 'A frame field is missing, unknown, of the wrong type or outside its bounds.'),
+  SG_PROTO_TOO_LARGE: code(413, 1009, 76, 'A frame is larger than maxControlFrameBytes or maxDataFrameBytes.'),
+  SG_PROTO_OUT_OF_ORDER: code(409, 4409, 76, 'A valid frame arrived when the session state does not allow it (before hello, after exit, offset gap or repeat).'),
+  SG_PROTO_OPEN_TIMEOUT: code(408, 4408, 76, 'No open or resume frame arrived within openTimeoutMs of the upgrade.'),
+  SG_FLOW_WINDOW_EXCEEDED: code(429, 4429, 76, 'The peer sent data beyond the flow-control window (outputWindowBytes or stdinWindowBytes past the last ack).'),
+  SG_RESUME_REJECTED: code(404, 4404, 76, 'The resume token is unknown, expired, or not this user\'s; start a new session.'),
+  SG_RESUME_SUPERSEDED: code(409, 4409, 76, 'Another connection resumed this session, so this one was closed; do not resume it again from here.'),
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
