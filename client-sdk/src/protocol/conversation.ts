@@ -1,0 +1,181 @@
+import { assertNever } from './assert-never.js';
+import { CLIENT_FRAME_TYPES, type ClientFrame, type HelloFrame, type ServerFrame, type SessionKind } from './frames.js';
+import { failure, type Failure } from './protocol-error.js';
+
+/**
+ * The order rules of the protocol as one pure reducer that both ends run over every frame of
+ * a connection, sent or received: the server refuses a client frame that breaks them, and the
+ * SDK refuses a server frame that does (or finds its own bug before sending). Each end's
+ * counters are its own view (bytes sent or received); every rule holds on either view because
+ * a sender is never behind its receiver.
+ *
+ *   start ──open/resume──▶ opening ──hello──▶ running ──exit──▶ exited
+ *     any phase ──error{fatal}──▶ closed
+ *
+ * Client frames that arrive after exit or a fatal error are accepted and marked `ignored`: the
+ * client may have sent them before it read the end (a race, not a fault).
+ */
+
+export type ConversationPhase = 'start' | 'opening' | 'running' | 'exited' | 'closed';
+
+export interface Conversation {
+  readonly phase: ConversationPhase;
+  /** What the first client frame asked for, to check the hello that answers it. */
+  readonly request: { readonly kind: SessionKind } | { readonly sessionId: string; readonly outputOffset: number } | undefined;
+  /** Known from hello on. */
+  readonly kind: SessionKind | undefined;
+  /** Output bytes through this end (sent, or received) = offset of the next output frame. */
+  readonly outputOffset: number;
+  readonly outputAcked: number;
+  readonly outputWindowBytes: number;
+  readonly stdinOffset: number;
+  readonly stdinAcked: number;
+  readonly stdinWindowBytes: number;
+  readonly stdinClosed: boolean;
+}
+
+export type Advance = { readonly ok: true; readonly state: Conversation; readonly ignored: boolean } | Failure;
+
+export function startConversation(): Conversation {
+  return {
+    phase: 'start',
+    request: undefined,
+    kind: undefined,
+    outputOffset: 0,
+    outputAcked: 0,
+    outputWindowBytes: 0,
+    stdinOffset: 0,
+    stdinAcked: 0,
+    stdinWindowBytes: 0,
+    stdinClosed: false,
+  };
+}
+
+/** Output bytes the server may send now without exceeding the client's window. */
+export function outputCredit(state: Conversation): number {
+  return state.phase === 'running' ? Math.max(0, state.outputAcked + state.outputWindowBytes - state.outputOffset) : 0;
+}
+
+/** Stdin bytes the client may send now without exceeding the server's window. */
+export function stdinCredit(state: Conversation): number {
+  return state.phase === 'running' && !state.stdinClosed ? Math.max(0, state.stdinAcked + state.stdinWindowBytes - state.stdinOffset) : 0;
+}
+
+/** The conversation after `frame`, or the registry code of the rule it breaks. */
+export function advance(state: Conversation, frame: ClientFrame | ServerFrame): Advance {
+  if (isClientFrame(frame)) {
+    if (state.phase === 'exited' || state.phase === 'closed') return { ok: true, state, ignored: true };
+    return ok(advanceClient(state, frame));
+  }
+  return ok(advanceServer(state, frame));
+}
+
+function advanceClient(state: Conversation, frame: ClientFrame): Conversation | Failure {
+  if (frame.type === 'open' || frame.type === 'resume') {
+    if (state.phase !== 'start') return outOfOrder(`${frame.type} after the session started`);
+    const request = frame.type === 'open' ? { kind: frame.kind } : { sessionId: frame.sessionId, outputOffset: frame.outputOffset };
+    return { ...state, phase: 'opening', request };
+  }
+  if (state.phase !== 'running') return outOfOrder(`${frame.type} before hello (send open or resume, then wait for hello)`);
+  switch (frame.type) {
+    case 'resize':
+      return state.kind === 'pty' ? state : outOfOrder('resize in an exec session (it has no terminal)');
+    case 'signal':
+      return state;
+    case 'stdin': {
+      if (state.stdinClosed) return outOfOrder('stdin after stdin-close');
+      if (frame.offset !== state.stdinOffset) return outOfOrder(offsetMismatch('stdin', frame.offset, state.stdinOffset));
+      const end = frame.offset + frame.data.byteLength;
+      if (end > state.stdinAcked + state.stdinWindowBytes) {
+        return failure('SG_FLOW_WINDOW_EXCEEDED', `stdin up to offset ${end} exceeds stdin-ack ${state.stdinAcked} + stdinWindowBytes ${state.stdinWindowBytes}`);
+      }
+      return { ...state, stdinOffset: end };
+    }
+    case 'stdin-close':
+      if (state.kind !== 'exec') return outOfOrder('stdin-close in a pty session (send byte 0x04, ^D, instead)');
+      if (state.stdinClosed) return outOfOrder('stdin-close repeated');
+      if (frame.offset !== state.stdinOffset) return outOfOrder(offsetMismatch('stdin-close', frame.offset, state.stdinOffset));
+      return { ...state, stdinClosed: true };
+    case 'ack':
+      if (frame.offset < state.outputAcked) return outOfOrder(`ack ${frame.offset} goes back from ${state.outputAcked}`);
+      if (frame.offset > state.outputOffset) return outOfOrder(`ack ${frame.offset} is beyond the output offset ${state.outputOffset}`);
+      return { ...state, outputAcked: frame.offset };
+    default:
+      return assertNever(frame, 'client frame');
+  }
+}
+
+function advanceServer(state: Conversation, frame: ServerFrame): Conversation | Failure {
+  if (frame.type === 'error') return frame.fatal ? { ...state, phase: 'closed' } : state;
+  if (frame.type === 'hello') {
+    return state.phase === 'opening' ? afterHello(state, frame) : outOfOrder('hello without a pending open or resume');
+  }
+  if (state.phase !== 'running') return outOfOrder(`${frame.type} in phase ${state.phase}`);
+  switch (frame.type) {
+    case 'output': {
+      if (frame.channel === 'stderr' && state.kind === 'pty') return outOfOrder('stderr output in a pty session');
+      if (frame.offset !== state.outputOffset) return outOfOrder(offsetMismatch('output', frame.offset, state.outputOffset));
+      const end = frame.offset + frame.data.byteLength;
+      if (end > state.outputAcked + state.outputWindowBytes) {
+        return failure('SG_FLOW_WINDOW_EXCEEDED', `output up to offset ${end} exceeds ack ${state.outputAcked} + outputWindowBytes ${state.outputWindowBytes}`);
+      }
+      return { ...state, outputOffset: end };
+    }
+    case 'stdin-ack':
+      if (frame.offset < state.stdinAcked) return outOfOrder(`stdin-ack ${frame.offset} goes back from ${state.stdinAcked}`);
+      if (frame.offset > state.stdinOffset) return outOfOrder(`stdin-ack ${frame.offset} is beyond the stdin offset ${state.stdinOffset}`);
+      return { ...state, stdinAcked: frame.offset };
+    case 'notice':
+      return state;
+    case 'exit':
+      if (frame.outputOffset !== state.outputOffset) {
+        return outOfOrder(`exit at output offset ${frame.outputOffset} but ${state.outputOffset} bytes went through: exit must follow the last output byte`);
+      }
+      return { ...state, phase: 'exited' };
+    default:
+      return assertNever(frame, 'server frame');
+  }
+}
+
+function afterHello(state: Conversation, hello: HelloFrame): Conversation | Failure {
+  const request = state.request;
+  if (request !== undefined && 'kind' in request) {
+    if (hello.resumed || hello.kind !== request.kind) return outOfOrder(`hello (${hello.kind}, resumed ${hello.resumed}) does not answer open ${request.kind}`);
+  } else if (request !== undefined) {
+    if (!hello.resumed || hello.sessionId !== request.sessionId) return outOfOrder('hello does not answer the resume of this session');
+    if (hello.outputOffset < request.outputOffset) {
+      return outOfOrder(`hello resumes output at ${hello.outputOffset}, before the requested ${request.outputOffset}`);
+    }
+  }
+  return {
+    ...state,
+    phase: 'running',
+    kind: hello.kind,
+    outputOffset: hello.outputOffset,
+    outputAcked: hello.outputOffset,
+    outputWindowBytes: hello.limits.outputWindowBytes,
+    stdinOffset: hello.stdinOffset,
+    stdinAcked: hello.stdinOffset,
+    stdinWindowBytes: hello.limits.stdinWindowBytes,
+    stdinClosed: hello.stdinClosed,
+  };
+}
+
+const CLIENT_TYPES: ReadonlySet<string> = new Set(CLIENT_FRAME_TYPES);
+
+function isClientFrame(frame: ClientFrame | ServerFrame): frame is ClientFrame {
+  return CLIENT_TYPES.has(frame.type);
+}
+
+function ok(next: Conversation | Failure): Advance {
+  return 'ok' in next ? next : { ok: true, state: next, ignored: false };
+}
+
+function outOfOrder(message: string): Failure {
+  return failure('SG_PROTO_OUT_OF_ORDER', message);
+}
+
+function offsetMismatch(what: string, got: number, expected: number): string {
+  const kind = got < expected ? 'a repeat' : 'a gap';
+  return `${what} at offset ${got}, expected ${expected} (${kind})`;
+}
