@@ -67,8 +67,8 @@ inline constexpr const char* kAllowed[] = {
     "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl", "shmget",
     "shmat", "shmdt", "shmctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
     "mq_notify", "mq_getsetattr",
-    // Linux native AIO (io_uring is refused).
-    "io_setup", "io_destroy", "io_submit", "io_cancel", "io_getevents", "io_pgetevents",
+    // Linux native AIO contexts are refused at io_setup (below); these act only on a context.
+    "io_destroy", "io_submit", "io_cancel", "io_getevents", "io_pgetevents",
     // System information that Docker exposes too.
     "uname", "sysinfo", "getrandom",
     // ioctl is below: allowed but for four terminal commands.
@@ -114,6 +114,10 @@ inline constexpr const char* kRefused[] = {
     "open_by_handle_at", "name_to_handle_at",
     // Clocks: setting the time (the kernel cannot read adjtimex's mode through seccomp).
     "clock_settime", "settimeofday", "adjtimex", "clock_adjtime",
+    // Native AIO contexts come from one host-wide pool (fs.aio-max-nr, fs/aio.c): one sandbox
+    // could take it all and break AIO for every other sandbox and the host. Docker allows it;
+    // glibc's POSIX aio uses threads, not io_setup, so ordinary programs do not notice.
+    "io_setup",
     // NUMA memory policy (Docker requires CAP_SYS_NICE).
     "mbind", "set_mempolicy", "get_mempolicy", "migrate_pages", "move_pages",
     "set_mempolicy_home_node",

@@ -55,7 +55,7 @@ interface Case {
 const ALLOWED_CALLS: Case[] = [
   ...(['read', 'write', 'openat', 'close', 'getpid', 'execve', 'execveat', 'exit_group', 'mmap', 'mprotect',
     'brk', 'rt_sigaction', 'rt_sigreturn', 'wait4', 'pipe2', 'dup2', 'fork', 'vfork', 'memfd_create', 'statx',
-    'faccessat2', 'close_range', 'rseq', 'getrandom', 'pidfd_open', 'pidfd_send_signal', 'io_setup',
+    'faccessat2', 'close_range', 'rseq', 'getrandom', 'pidfd_open', 'pidfd_send_signal',
     'io_submit', 'io_getevents', 'setpgid', 'getpgrp', 'setsid', 'futex', 'epoll_pwait2', 'uname', 'sysinfo',
     'prctl', 'fchmodat2', 'mseal', 'kill', 'arch_prctl', 'set_robust_list', 'sched_getaffinity',
     'prlimit64', 'getdents64', 'newfstatat', 'connect', 'bind'] as const)
@@ -82,7 +82,7 @@ const ALLOWED_CALLS: Case[] = [
 const REFUSED_CALLS: Case[] = [
   ...(['unshare', 'setns', 'mount', 'umount2', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'move_mount',
     'open_tree', 'mount_setattr', 'pivot_root', 'chroot', 'add_key', 'request_key', 'keyctl', 'bpf',
-    'perf_event_open', 'userfaultfd', 'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'ptrace',
+    'perf_event_open', 'userfaultfd', 'io_setup', 'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'ptrace',
     'process_vm_readv', 'process_vm_writev', 'pidfd_getfd', 'kcmp', 'kexec_load', 'kexec_file_load',
     'init_module', 'finit_module', 'delete_module', 'open_by_handle_at', 'name_to_handle_at', 'reboot',
     'swapon', 'swapoff', 'clock_settime', 'settimeofday', 'adjtimex', 'clock_adjtime', 'acct', 'quotactl',
