@@ -67,6 +67,18 @@ export const ERROR_CODES = {
   SG_AUTH_FORBIDDEN: code(403, 4403, 77, 'The token is valid but does not grant this: a scope it lacks, or another tenant.'),
   SG_ORIGIN_FORBIDDEN: code(403, 4403, 77, 'The browser Origin is not in the allow-list (cross-site WebSocket hijacking defence).'),
 
+  // --- gateway: HTTP, handshake and admission (before the upgrade; CLI exit 75 = EX_TEMPFAIL: retry) ---
+  SG_NOT_FOUND: code(404, 4404, 64, 'No such HTTP route or WebSocket path (sessions are at the configured path, default /v1/sessions).'),
+  SG_METHOD_NOT_ALLOWED: code(405, 4405, 64, 'The HTTP method is not allowed on this route (health, readiness and metrics answer GET and HEAD).'),
+  SG_UPGRADE_REQUIRED: code(426, 4426, 64, 'The sessions path only accepts a WebSocket upgrade with Sec-WebSocket-Version 13.'),
+  SG_HANDSHAKE_INVALID: code(400, 4400, 76, 'The WebSocket upgrade request is malformed (method, Upgrade, Sec-WebSocket-Key or Sec-WebSocket-Protocol header).'),
+  SG_HANDSHAKE_TIMEOUT: code(408, 4408, 75, 'The upgrade was not completed within handshakeTimeoutMs of the connection (slow or stalled client).'),
+  SG_OVERLOADED: code(503, 4503, 75, 'The gateway is at a limit (maxConnections, maxHandshakesInFlight, maxSessions, maxSpawnsInFlight or host pressure); retry after Retry-After seconds.'),
+  SG_SHUTTING_DOWN: code(503, 4503, 75, 'The gateway is draining for a shutdown and admits no new session; retry (another node) after Retry-After seconds.'),
+  SG_TENANT_QUOTA: code(429, 4429, 75, 'The tenant has maxSessionsPerTenant sessions open across the cluster; retry after one ends.'),
+  SG_USER_QUOTA: code(429, 4429, 75, 'The user has maxSessionsPerUser sessions open across the cluster (or the token limits.sessions); end one first.'),
+  SG_QUOTA_UNAVAILABLE: code(503, 4503, 75, 'The quota store (Redis) could not be reached, so no session could be counted and none was admitted.'),
+
   // --- wire protocol (after the upgrade; docs/protocol.md; CLI exit 76 = EX_PROTOCOL) ---
   SG_PROTO_VERSION: code(400, 4400, 76, 'No protocol version both sides speak was offered in Sec-WebSocket-Protocol (sandgate.v1).'),
   SG_PROTO_MALFORMED: code(400, 4400, 76, 'A frame could not be parsed: invalid UTF-8 or JSON, not a JSON object, no type, or a binary frame shorter than its header.'),
@@ -78,6 +90,10 @@ export const ERROR_CODES = {
   SG_FLOW_WINDOW_EXCEEDED: code(429, 4429, 76, 'The peer sent data beyond the flow-control window (outputWindowBytes or stdinWindowBytes past the last ack).'),
   SG_RESUME_REJECTED: code(404, 4404, 76, 'The resume token is unknown, expired, or not this user\'s; start a new session.'),
   SG_RESUME_SUPERSEDED: code(409, 4409, 76, 'Another connection resumed this session, so this one was closed; do not resume it again from here.'),
+
+  // --- sessions (server/session; CLI exit 75 = EX_TEMPFAIL: retrying later may succeed) ---
+  SG_SESSION_NOT_FOUND: code(404, 4404, 69, 'No session with this id is reachable by this token: it ended, never existed, or belongs to another user or tenant.'),
+  SG_INPUT_RATE: code(429, 4429, 75, 'The client sent control frames faster than controlFramesPerSecond allows; retry after the time given.'),
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
