@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 
 import { isSandgateError, SandgateError } from '../errors/sandgate-error.js';
@@ -52,6 +53,7 @@ export async function runRunCommand(argv: readonly string[]): Promise<number> {
     }
     // Validated before anything exists on the host: a bad spec creates no cgroup.
     const spec = parseSandboxSpec(parsed.specInput);
+    const report = parsed.jsonReport === undefined ? undefined : await openJsonReport(parsed.jsonReport);
     const signals = new SignalForwarder();
     let result: SandboxResult;
     try {
@@ -59,12 +61,15 @@ export async function runRunCommand(argv: readonly string[]): Promise<number> {
       const reaped = await runner.reapStale();
       for (const { name, error } of reaped.failed) say(`warning: could not remove the stale cgroup ${name}: ${error instanceof Error ? error.message : String(error)}`);
       result = parsed.tty ? await runOnTerminal(runner, spec, signals) : await runOnInheritedStdio(runner, spec, signals);
+    } catch (error) {
+      await report?.close();
+      throw error;
     } finally {
       signals.dispose();
     }
     if (result.error !== undefined) say(`${result.error.message} [${result.error.code}]`);
     if (result.cleanupError !== undefined) say(`warning: ${result.cleanupError.message} [${result.cleanupError.code}]`);
-    if (parsed.jsonReport !== undefined) await writeJsonReport(parsed.jsonReport, result);
+    if (report !== undefined && parsed.jsonReport !== undefined) await writeJsonReport(report, parsed.jsonReport, result);
     return result.status;
   } catch (error) {
     if (!isSandgateError(error)) throw error;
@@ -183,9 +188,27 @@ export function runJsonReport(result: SandboxResult): RunJsonReport {
   };
 }
 
-async function writeJsonReport(file: string, result: SandboxResult): Promise<void> {
+/**
+ * The report file is opened (created, no symlink followed) BEFORE the sandbox starts and
+ * written through that descriptor after it ended: a sandbox with a writable bind over the
+ * report's directory could otherwise plant a symlink there and have this root process
+ * overwrite any host file (found by test/security: report-symlink).
+ */
+async function openJsonReport(file: string): Promise<fs.FileHandle> {
   try {
-    await fs.writeFile(file, `${JSON.stringify(runJsonReport(result))}\n`, { mode: 0o644 });
+    return await fs.open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o644);
+  } catch (error) {
+    throw new SandgateError('SG_CONFIG_INVALID', `--json-report ${file} cannot be opened for writing (symlinks are refused): ${error instanceof Error ? error.message : String(error)}`, {
+      option: '--json-report',
+    });
+  }
+}
+
+async function writeJsonReport(handle: fs.FileHandle, file: string, result: SandboxResult): Promise<void> {
+  try {
+    await handle.truncate(0);
+    await handle.write(`${JSON.stringify(runJsonReport(result))}\n`, 0);
+    await handle.close();
   } catch (error) {
     throw new SandgateError('SG_CONFIG_INVALID', `--json-report ${file} cannot be written: ${error instanceof Error ? error.message : String(error)}`, {
       option: '--json-report',

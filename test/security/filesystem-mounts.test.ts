@@ -235,7 +235,7 @@ test('a symlink planted at the --json-report path in a writable bind does not re
   const victim = suite.workPath('victim');
   fs.writeFileSync(victim, 'root-owned original\n', { mode: 0o600 });
   const report = path.join(shared, 'report.json');
-  const run = await suite.run(['/bin/sh', '-c', 'ln -s "$1" /work/report.json && echo planted', 'sh', victim], { binds: [`${shared}:/work`], jsonReport: report });
+  const run = await suite.run(['/bin/sh', '-c', 'rm -f /work/report.json && ln -s "$1" /work/report.json && echo planted', 'sh', victim], { binds: [`${shared}:/work`], jsonReport: report });
   t.is(run.stdout, 'planted\n', `positive control: the sandbox could write in the bind; ${describeRun(run)}`);
   t.is(fs.readFileSync(victim, 'utf8'), 'root-owned original\n', 'the host file the symlink points at is untouched');
 });
