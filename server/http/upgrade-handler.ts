@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { parseSubprotocolHeader, selectSubprotocol } from '../../client-sdk/src/protocol/subprotocol.js';
+import { AuthError } from '../auth/auth-error.js';
+import { authenticateRequest } from '../auth/authenticate-request.js';
+import type { Principal } from '../auth/principal.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { SandgateError } from '../errors/sandgate-error.js';
+import { decideConnection, decideHost, refusalForDenial, type HostLoad, type RetryPolicy } from '../quota/admission.js';
+import type { AcquireResult, Lease, QuotaStore } from '../quota/quota-store.js';
+import { sessionPolicy, type SessionPolicy } from '../quota/session-policy.js';
+import type { ConnectionTracker } from './connection-tracker.js';
+import { countRefusal, type GatewayMetrics } from './gateway-metrics.js';
+import type { HandshakeDeadlines } from './handshake-deadline.js';
+import { requestPath } from './http-server.js';
+import { writeRawRefusal, type HttpRefusal } from './refusal.js';
+import { requestFields, type RequestLog } from './request-log.js';
+
+/**
+ * The session layer's entry point: called once per admitted upgrade, synchronously, with the
+ * open WebSocket (subprotocol exactly `sandgate.v1`), the upgrade request, the verified
+ * principal, the session's lease and its policy. From here the session layer owns the
+ * connection and the LEASE: it renews it (keepLeaseAlive) and releases it in its dispose().
+ * The request's Authorization and Sec-WebSocket-Protocol headers hold the token: never log them.
+ */
+export type SessionHandler = (ws: WebSocket, request: IncomingMessage, principal: Principal, lease: Lease, policy: SessionPolicy) => void;
+
+export interface UpgradeContext {
+  readonly config: GatewayConfig;
+  readonly verifier: TokenVerifier;
+  /** auth.allowedOrigins, plus in dev mode the gateway's own origin (known once it listens). */
+  readonly allowedOrigins: () => readonly string[];
+  readonly store: QuotaStore;
+  readonly wss: WebSocketServer;
+  readonly tracker: ConnectionTracker;
+  readonly deadlines: HandshakeDeadlines;
+  readonly metrics: GatewayMetrics;
+  readonly log: RequestLog;
+  readonly onSession: SessionHandler;
+  readonly hostLoad: () => HostLoad;
+  readonly isDraining: () => boolean;
+  readonly now: () => number;
+  /** In [0, 1), for Retry-After jitter. */
+  readonly random: () => number;
+}
+
+/** Sec-WebSocket-Key: 16 random bytes in base64 (RFC 6455 §4.1); the same test as ws's. */
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+/** A subprotocol entry is an RFC 7230 token; ws refuses the header otherwise. */
+const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The 'upgrade' listener. Checks run cheapest first and each refusal is an HTTP response on
+ * the raw socket, so a client never gets a WebSocket it cannot use:
+ *
+ *   draining, connections, handshakes in flight (decideConnection)
+ *   → path → GET, Upgrade, Sec-WebSocket-Version/Key → subprotocol sandgate.v1
+ *   → Origin and token (authenticateRequest) → a pty or exec scope → the session policy
+ *   → host load (decideHost) → the tenant's and user's sessions (QuotaStore, atomic)
+ *   → ws handleUpgrade → onSession
+ *
+ * The whole handshake runs under the connection's deadline (handshakeTimeoutMs), the quota
+ * store's round trip included; a lease taken for a socket that went away meanwhile is given back.
+ */
+export function createUpgradeHandler(context: UpgradeContext): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const { config, tracker } = context;
+
+  const refuse = (req: IncomingMessage, socket: Duplex, refusal: HttpRefusal, extra: Record<string, unknown> = {}): void => {
+    countRefusal(context.metrics, refusal.code);
+    context.log({ event: 'upgrade.refused', level: 'info', code: refusal.code, ...requestFields(req), ...extra });
+    writeRawRefusal(socket, refusal);
+  };
+
+  const release = (lease: Lease, why: string): void => {
+    context.store.release(lease).catch((error: unknown) => {
+      // The lease expires by itself within leaseTtlMs; the failure is worth a line, not a crash.
+      context.log({ event: 'lease.release-failed', level: 'warn', why, error: error instanceof Error ? error.message : 'unknown' });
+    });
+  };
+
+  const admit = async (req: IncomingMessage, socket: Duplex, head: Buffer, retry: RetryPolicy): Promise<void> => {
+    const malformed = checkUpgradeRequest(req, config.path);
+    if (malformed !== undefined) return refuse(req, socket, malformed);
+
+    const auth = authenticateRequest(req, { verifier: context.verifier, allowedOrigins: context.allowedOrigins() }, context.now());
+    if (auth instanceof AuthError) return refuse(req, socket, { code: auth.code, message: auth.message });
+    const { principal } = auth;
+    const who = { tenant: principal.tenant, user: principal.user };
+    if (!principal.scopes.has('pty') && !principal.scopes.has('exec')) {
+      return refuse(req, socket, { code: 'SG_AUTH_FORBIDDEN', message: 'The token grants neither the "pty" nor the "exec" scope, so no session could be opened with it.' }, who);
+    }
+    const policy = sessionPolicy(config, principal);
+    if (policy instanceof SandgateError) return refuse(req, socket, { code: policy.code, message: `The token's limits leave no runnable sandbox: ${policy.message}` }, who);
+
+    const host = decideHost(context.hostLoad(), config, retry);
+    if (!host.admit) return refuse(req, socket, host, { ...who, limit: host.limitName });
+
+    let acquired: AcquireResult;
+    try {
+      acquired = await context.store.acquireSession({ ...who, sessionId: newSessionId(), limits: policy.quota });
+    } catch (error) {
+      context.log({ event: 'quota.unavailable', level: 'error', error: error instanceof Error ? error.message : 'unknown' });
+      return refuse(req, socket, { code: 'SG_QUOTA_UNAVAILABLE', message: 'The quota store could not be reached; no session was admitted.', retryAfterSec: retry.retryAfterSec }, who);
+    }
+    if (!acquired.ok) {
+      const refusal = refusalForDenial(acquired.denial, retry);
+      return refuse(req, socket, refusal, { ...who, limit: refusal.limitName });
+    }
+    const lease = acquired.lease;
+    if (socket.destroyed || !socket.writable) {
+      release(lease, 'client gone during admission');
+      context.log({ event: 'upgrade.abandoned', level: 'info', ...who, ...requestFields(req) });
+      return;
+    }
+
+    let handedOff = false;
+    context.wss.handleUpgrade(req, socket, head, (ws) => {
+      handedOff = true;
+      context.deadlines.disarm(socket);
+      tracker.adopt(ws);
+      context.metrics.admissions.inc({});
+      context.log({ event: 'upgrade.admitted', level: 'info', ...who, sessionId: lease.sessionId, transport: auth.transport, ...requestFields(req) });
+      try {
+        context.onSession(ws, req, principal, lease, policy);
+      } catch (error) {
+        // A bug in the session layer: this connection ends, the gateway and the other sessions go on.
+        context.log({ event: 'session.handler-failed', level: 'error', ...who, sessionId: lease.sessionId, error: error instanceof Error ? error.message : 'unknown' });
+        release(lease, 'onSession threw');
+        ws.close(1011, 'internal error');
+      }
+    });
+    // Without verifyClient and with perMessageDeflate off, ws completes or aborts the
+    // handshake synchronously (lib/websocket-server.js handleUpgrade → completeUpgrade), so
+    // by now the connection was handed off or refused by ws (wsClientError): give the lease back.
+    if (!handedOff) release(lease, 'ws refused the handshake');
+  };
+
+  return (req, socket, head) => {
+    // Node detaches its own error listener from an upgraded socket: without one, a reset
+    // during the handshake would be an unhandled 'error' event.
+    socket.on('error', () => socket.destroy());
+    if (!context.deadlines.isArmed(socket)) context.deadlines.arm(socket);
+    const retry: RetryPolicy = { retryAfterSec: config.retryAfterSec, jitter: context.random() };
+    const gate = decideConnection(
+      { draining: context.isDraining(), openConnections: tracker.openConnections, handshakesInFlight: tracker.handshakesInFlight },
+      config,
+      retry,
+    );
+    if (!gate.admit) {
+      refuse(req, socket, gate, { limit: gate.limitName });
+      return;
+    }
+    const endHandshake = tracker.beginHandshake();
+    admit(req, socket, head, retry)
+      .catch((error: unknown) => {
+        context.log({ event: 'upgrade.failed', level: 'error', error: error instanceof Error ? error.message : 'unknown' });
+        socket.destroy();
+      })
+      .finally(endHandshake);
+  };
+}
+
+/**
+ * What is wrong with an upgrade request before any token is looked at: the path, the
+ * WebSocket headers (checked here as ws would, so that every refusal is JSON and comes before
+ * a lease is taken) and the subprotocol offer.
+ */
+export function checkUpgradeRequest(req: IncomingMessage, sessionsPath: string): HttpRefusal | undefined {
+  const path = requestPath(req);
+  if (path !== sessionsPath) return { code: 'SG_NOT_FOUND', message: `No WebSocket endpoint at this path: sessions are at ${sessionsPath}.` };
+  if (req.method !== 'GET') return { code: 'SG_METHOD_NOT_ALLOWED', message: 'A WebSocket upgrade is a GET request (RFC 6455 §4.1).', headers: { Allow: 'GET' } };
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    return { code: 'SG_UPGRADE_REQUIRED', message: 'Only an upgrade to websocket is accepted here.', headers: { Upgrade: 'websocket' } };
+  }
+  if (req.headers['sec-websocket-version'] !== '13') {
+    // RFC 6455 §4.4: answer with the versions the server speaks.
+    return { code: 'SG_UPGRADE_REQUIRED', message: 'Sec-WebSocket-Version must be 13.', headers: { 'Sec-WebSocket-Version': '13' } };
+  }
+  if (!WEBSOCKET_KEY.test(req.headers['sec-websocket-key'] ?? '')) {
+    return { code: 'SG_HANDSHAKE_INVALID', message: 'Sec-WebSocket-Key is missing or not 16 bytes in base64.' };
+  }
+  const offered = parseSubprotocolHeader(req.headers['sec-websocket-protocol']);
+  if (offered.some((entry) => !TOKEN_CHARS.test(entry)) || new Set(offered).size !== offered.length) {
+    return { code: 'SG_HANDSHAKE_INVALID', message: 'Sec-WebSocket-Protocol must list distinct tokens separated by commas.' };
+  }
+  const selection = selectSubprotocol(offered);
+  if (!selection.ok) return { code: selection.error.code, message: selection.error.message };
+  return undefined;
+}
+
+/** 128 random bits, base64url: 22 characters, within the protocol's sessionId bounds. */
+export function newSessionId(): string {
+  return randomBytes(16).toString('base64url');
+}
