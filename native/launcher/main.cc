@@ -68,7 +68,7 @@ Report contain(const Plan& plan, int64_t start_ns) {
   Failure f;
   HostTty tty;
   UniqueFd signals, init_executable, clone_cgroup, seccomp_memfd;
-  pid_t caller = 0;
+  UniqueFd caller;
   UidLease lease;
   SeccompCompiler compiler;
   bool ready =
@@ -108,7 +108,7 @@ Report contain(const Plan& plan, int64_t start_ns) {
       release_child(child, Release::kCgroupsJoined, &seccomp, sizeof seccomp, &f);
   Report report;
   if (released) {
-    report = supervise(plan, &child, signals.get(), caller, start_ns);
+    report = supervise(plan, &child, signals.get(), caller.get(), start_ns);
   } else {
     kill_child(&child);
     report = launcher_error(f);

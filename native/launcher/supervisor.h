@@ -20,14 +20,13 @@ namespace sandgate::launcher {
 // which keeps them pending until init takes over (sandgate-init.c). Also ignores SIGPIPE.
 bool block_forwarded_signals(UniqueFd* signals, Failure* failure);
 
-// Host side: PR_SET_PDEATHSIG(SIGTERM), so that the caller's death reaches us as SIGTERM;
-// *caller is the parent pid to compare getppid() with (prctl(2): the signal may have been
-// missed if the parent died before the prctl, hence the check).
-bool watch_caller(pid_t* caller, Failure* failure);
+// Host side: a pidfd of the caller (our parent), polled by supervise(): when the caller is
+// gone, the sandbox is killed and its cgroups and report removed (reason caller_gone).
+bool watch_caller(UniqueFd* caller, Failure* failure);
 
 // Host side, after the last release: runs until init ends. `start_ns` is the launcher's
 // start (CLOCK_MONOTONIC), from which the time limit counts.
-Report supervise(const Plan& plan, Child* child, int signals, pid_t caller, int64_t start_ns);
+Report supervise(const Plan& plan, Child* child, int signals, int caller, int64_t start_ns);
 
 // CLOCK_MONOTONIC in ns.
 int64_t monotonic_ns();
