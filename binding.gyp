@@ -44,6 +44,9 @@
         "native/common/seccomp-policy.cc"
       ],
       "include_dirs": ["native"],
+      # Static: the dynamic loader's work for libstdc++, libm, libgcc_s and libseccomp cost
+      # about 0.7 ms of every spawn here (measured 1.42 -> 0.76 ms before main).
+      "ldflags": ["-static"],
       "libraries": ["-lseccomp"]
     },
     {
