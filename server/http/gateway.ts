@@ -105,6 +105,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     maxPayload: Math.max(config.maxControlFrameBytes, config.maxDataFrameBytes),
     // Only the version is ever selected: the sandgate.token.<jwt> entry is never echoed.
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    // The codec validates UTF-8 itself and answers SG_PROTO_MALFORMED (close 4400) as the docs
+    // promise; ws's own check would close with a bare 1007 and no code first.
+    skipUTF8Validation: true,
   });
   wss.on('wsClientError', (error, socket, req) => {
     countRefusal(metrics, 'SG_HANDSHAKE_INVALID');

@@ -1,0 +1,263 @@
+/**
+ * The gateway against the naive baseline, in ONE run on the same machine:
+ *
+ *   naive      test/bench/baselines/naive-server.js: ws + node-pty, bash on the host, no auth,
+ *              no sandbox, no framing, no flow control;
+ *   sandgate   `sandgate serve` (a child process, so its RSS is its own): JWT per upgrade, a
+ *              fresh sandbox per session, the framed protocol, credit-based flow control.
+ *
+ * Figures: connect-to-prompt (ws open → the prompt's first byte), keystroke echo round trip
+ * (one byte out → its echo back), output throughput (`head -c N /dev/zero | base64` with a
+ * client that acks every frame, median of 3 alternating rounds), and server RSS per idle
+ * session (N idle shells minus none, over N). Latency samples are interleaved between the two
+ * servers so that machine noise hits both alike. Each figure is printed beside the baseline
+ * with the ratio sandgate / naive. The sandbox gets 2 CPU cores, as the naive shell has.
+ * Not a test. Usage: node dist/test/bench/gateway.bench.js [--connects N] [--echoes N] [--mb N] [--idle N]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { goodClaims, makeTestKeys, signed, type TestKey } from '../helpers/attack-tokens.js';
+import { PROMPT, SgClient } from '../helpers/gateway-attack-client.js';
+import { startServerChild, type ServerChild } from '../helpers/server-child.js';
+import { summarize, type LatencySummary } from './latency-stats.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const NAIVE_SERVER = path.join(REPO_ROOT, 'test', 'bench', 'baselines', 'naive-server.js');
+const SANDGATE_CLI = path.join(REPO_ROOT, 'bin', 'sandgate.js');
+const WAIT_MS = 60_000;
+/** Output bytes a bench client keeps (enough for any prompt or marker). */
+const TAIL_BYTES = 4096;
+
+const { values } = parseArgs({
+  options: { connects: { type: 'string', default: '40' }, echoes: { type: 'string', default: '300' }, mb: { type: 'string', default: '64' }, idle: { type: 'string', default: '50' } },
+});
+const CONNECTS = Number(values.connects);
+const ECHOES = Number(values.echoes);
+const THROUGHPUT_BYTES = Number(values.mb) * 1_000_000;
+const IDLE = Number(values.idle);
+const THROUGHPUT_ROUNDS = 3;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/** A terminal over either server: bytes in, bytes out, waits bounded. */
+interface Term {
+  write(data: string): void;
+  /** Total output bytes so far. */
+  readonly received: () => number;
+  /** Resolves when the output from byte `from` contains `text`, with the time it arrived. */
+  waitFor(text: string, from: number): Promise<number>;
+  close(): void;
+}
+
+interface Server {
+  readonly name: string;
+  readonly child: ServerChild;
+  /** Opens a shell; resolves at ws open with the terminal (the prompt has not been awaited). */
+  connect(): Promise<{ term: Term; openedAt: number }>;
+}
+
+function naiveServer(child: ServerChild): Server {
+  const url = `ws://127.0.0.1:${child.ready}/?ps1=${encodeURIComponent(PROMPT)}`;
+  return {
+    name: 'naive',
+    child,
+    connect: () => new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      // Only a tail is kept: concatenating all output per message would make the client, not
+      // the server, the bottleneck of the throughput figure.
+      let tail = Buffer.alloc(0);
+      let total = 0;
+      const waiters = new Set<() => void>();
+      ws.on('message', (data: Buffer) => {
+        total += data.byteLength;
+        tail = Buffer.concat([tail, data]);
+        if (tail.byteLength > TAIL_BYTES) tail = tail.subarray(tail.byteLength - TAIL_BYTES);
+        for (const w of [...waiters]) w();
+      });
+      const term: Term = {
+        write: (data) => ws.send(Buffer.from(data, 'latin1')),
+        received: () => total,
+        waitFor: (text, from) => waitIn(() => tail.subarray(Math.max(0, from - (total - tail.byteLength) - text.length)), waiters, text),
+        close: () => ws.terminate(),
+      };
+      ws.once('open', () => resolve({ term, openedAt: performance.now() }));
+      ws.once('error', reject);
+    }),
+  };
+}
+
+function sandgateServer(child: ServerChild, url: string, key: TestKey): Server {
+  let users = 0;
+  return {
+    name: 'sandgate',
+    child,
+    connect: async () => {
+      users += 1;
+      const client = await SgClient.connect(url, { token: signed(key, goodClaims({ sub: `bench-${users % 90}` })), keepBytes: TAIL_BYTES });
+      const openedAt = performance.now();
+      client.send({ type: 'open', kind: 'pty', argv: ['bash', '--norc', '--noprofile'], cols: 80, rows: 24, env: { PS1: PROMPT, TERM: 'dumb' } });
+      const term: Term = {
+        write: (data) => client.write(Buffer.from(data, 'latin1')),
+        received: () => client.received,
+        waitFor: (text, from) => client.until(`"${text}"`, () => {
+          const start = Math.max(0, from - text.length - client.dropped);
+          return client.output().includes(text, start) ? performance.now() : undefined;
+        }, WAIT_MS),
+        close: () => client.terminate(),
+      };
+      return { term, openedAt };
+    },
+  };
+}
+
+/** Resolves at the first check where `output()` (the part of the output after the wait's start) contains `text`. */
+function waitIn(output: () => Buffer, waiters: Set<() => void>, text: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (output().includes(text)) {
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve(performance.now());
+      }
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      reject(new Error(`timed out waiting for "${text}"`));
+    }, WAIT_MS);
+    waiters.add(check);
+    check();
+  });
+}
+
+async function connectToPrompt(server: Server): Promise<number> {
+  const { term, openedAt } = await server.connect();
+  const at = await term.waitFor(PROMPT.slice(0, 4), 0);
+  term.close();
+  return at - openedAt;
+}
+
+/** One keystroke round trip on `term` (at its prompt): 'a' out → its echo back, ms. Then the byte is erased again (not measured). */
+async function echoOnce(term: Term): Promise<number> {
+  const from = term.received();
+  const sentAt = performance.now();
+  term.write('a');
+  const at = await term.waitFor('a', from);
+  const before = term.received();
+  term.write('\x7f'); // keeps the line from growing
+  await term.waitFor('\b', before);
+  return at - sentAt;
+}
+
+/** Echo samples for every server, interleaved sample by sample so that machine noise hits all alike. */
+async function echoSamples(servers: readonly Server[], count: number): Promise<Map<string, number[]>> {
+  const terms = await Promise.all(servers.map(async (s) => {
+    const { term } = await s.connect();
+    await term.waitFor(PROMPT, 0);
+    return term;
+  }));
+  const samples = new Map<string, number[]>(servers.map((s) => [s.name, []]));
+  for (let i = 0; i < count; i += 1) {
+    for (const [index, s] of servers.entries()) {
+      const term = terms[index];
+      if (term !== undefined) samples.get(s.name)?.push(await echoOnce(term));
+    }
+  }
+  for (const term of terms) term.close();
+  return samples;
+}
+
+async function throughput(server: Server, bytes: number): Promise<{ mbPerSec: number; received: number }> {
+  const { term } = await server.connect();
+  await term.waitFor(PROMPT, 0);
+  const from = term.received();
+  const startedAt = performance.now();
+  term.write(`head -c ${bytes} /dev/zero | base64; echo sg-done-$((1+1))\r`);
+  await term.waitFor('sg-done-2', from);
+  const seconds = (performance.now() - startedAt) / 1000;
+  const received = term.received() - from;
+  term.close();
+  return { mbPerSec: received / 1e6 / seconds, received };
+}
+
+async function rssPerIdleSession(server: Server, count: number): Promise<number> {
+  const before = server.child.rssBytes();
+  const terms: Term[] = [];
+  for (let i = 0; i < count; i += 5) {
+    const batch = await Promise.all(Array.from({ length: Math.min(5, count - i) }, async () => {
+      const { term } = await server.connect();
+      await term.waitFor(PROMPT, 0);
+      return term;
+    }));
+    terms.push(...batch);
+  }
+  const after = server.child.rssBytes();
+  for (const term of terms) term.close();
+  return (after - before) / count;
+}
+
+function fmt(values: readonly number[] | undefined): string {
+  return (values ?? []).map((v) => v.toFixed(1)).join('/');
+}
+
+function row(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+}
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sandgate-bench-'));
+  const keys = makeTestKeys();
+  const configFile = path.join(work, 'sandgate.json');
+  fs.writeFileSync(configFile, JSON.stringify({
+    auth: { keys: keys.authKeys }, maxSessionsPerUser: 100, maxSessionsPerTenant: 200, idleTimeoutMs: 0, pingIntervalMs: 0, resumeGraceMs: 0,
+    // The naive server's shell may use both cores: so may the sandbox's, so that the figure is the gateway's overhead, not the CPU quota.
+    limits: { cpuCores: 2 },
+  }));
+  const children: ServerChild[] = [];
+  try {
+    const naiveChild = await startServerChild(process.execPath, [NAIVE_SERVER, '0'], /listening (\d+)/);
+    children.push(naiveChild);
+    const sgChild = await startServerChild(process.execPath, [SANDGATE_CLI, 'serve', '--config', configFile, '--port', '0'], /sessions at (ws:\/\/\S+?)\)/, { cwd: work });
+    children.push(sgChild);
+    const servers = [naiveServer(naiveChild), sandgateServer(sgChild, sgChild.ready, keys.ed)];
+
+    // Warm-up: one session each (JIT, lazily loaded modules), then interleaved samples.
+    for (const s of servers) await connectToPrompt(s);
+    const connect = new Map<string, number[]>(servers.map((s) => [s.name, []]));
+    for (let i = 0; i < CONNECTS; i += 1) for (const s of servers) connect.get(s.name)?.push(await connectToPrompt(s));
+    const echo = await echoSamples(servers, ECHOES);
+    // Throughput: THROUGHPUT_ROUNDS alternating rounds, the median of each server's.
+    const rounds = new Map<string, number[]>(servers.map((s) => [s.name, []]));
+    for (let round = 0; round < THROUGHPUT_ROUNDS; round += 1) for (const s of servers) rounds.get(s.name)?.push((await throughput(s, THROUGHPUT_BYTES)).mbPerSec);
+    const thr = new Map<string, number>(servers.map((s) => [s.name, median(rounds.get(s.name) ?? [])]));
+    const rss = new Map<string, number>();
+    for (const s of servers) rss.set(s.name, await rssPerIdleSession(s, IDLE));
+
+    const summary = (m: Map<string, number[]>, name: string): LatencySummary => summarize(name, m.get(name) ?? []);
+    const lines: [string, number, number, string][] = [];
+    for (const [label, m] of [['connect-to-prompt', connect], ['keystroke echo', echo]] as const) {
+      const n = summary(m, 'naive');
+      const g = summary(m, 'sandgate');
+      lines.push([`${label} p50 (ms)`, n.p50Ms, g.p50Ms, label === 'keystroke echo' ? 'target ≤ 1.00x' : '']);
+      lines.push([`${label} p99 (ms)`, n.p99Ms, g.p99Ms, '']);
+    }
+    lines.push([`throughput, ${values.mb} MB base64, median of ${THROUGHPUT_ROUNDS} (MB/s)`, thr.get('naive') ?? NaN, thr.get('sandgate') ?? NaN, 'target ≥ 0.90x']);
+    lines.push([`RSS per idle session, N=${IDLE} (KiB)`, (rss.get('naive') ?? NaN) / 1024, (rss.get('sandgate') ?? NaN) / 1024, '']);
+    const widths = [46, 10, 10, 8, 16];
+    process.stdout.write(`${row(['figure', 'naive', 'sandgate', 'ratio', ''], widths)}\n${'-'.repeat(98)}\n`);
+    for (const [label, n, g, target] of lines) process.stdout.write(`${row([label, n.toFixed(2), g.toFixed(2), `${(g / n).toFixed(2)}x`, target], widths)}\n`);
+    process.stdout.write(`samples: connect ${CONNECTS} and echo ${ECHOES} each, interleaved; throughput rounds naive ${fmt(rounds.get('naive'))}, sandgate ${fmt(rounds.get('sandgate'))} MB/s\n`);
+    process.stdout.write(`RSS is the server process's own (VmRSS); the shells (naive) and sandboxes (sandgate) are other processes. Host ${os.cpus().length} CPUs, Node ${process.version}\n`);
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
