@@ -15,7 +15,7 @@ import { PROBE_DIR_INSIDE } from './helpers/probe-binaries.js';
 import { allOf, assertHeld, describeRun, numberWhere } from './helpers/probe-line.js';
 import { securitySuite } from './helpers/security-suite.js';
 
-const suite = securitySuite(test);
+const suite = securitySuite(test, { extras: ['sg-privs'] });
 const execFileAsync = promisify(execFile);
 const reversed = (text: string): string => [...text].reverse().join('');
 
@@ -38,16 +38,35 @@ test('host files are unreachable from the root and through every /proc/<pid>/roo
     suite.onCleanup(() => fs.rmSync(file, { force: true }));
   }
   const run = await suite.probe('host-fs', hostFiles);
-  assertHeld(t, run, 'host-fs', { path0: 'ENOENT', path1: 'ENOENT', foreign_roots: '0', reached: '0', pids: numberWhere('≤ 3', (n) => n <= 3) });
+  assertHeld(t, run, 'host-fs', {
+    path0: 'ENOENT',
+    path1: 'ENOENT',
+    foreign_roots: '0',
+    reached: '0',
+    pids: numberWhere('≤ 3', (n) => n <= 3),
+    // The probe's own root was compared (positive control); init's is closed, not skipped silently.
+    own_roots: numberWhere('≥ 1', (n) => n >= 1),
+    root_closed: '1:EACCES',
+  });
 });
 
-test('/proc/1/root is the sandbox\'s own root (its hostname, not the host\'s)', async (t) => {
-  const run = await suite.run(['/bin/sh', '-c', 'cat /proc/1/root/etc/hostname; readlink /proc/*/cwd']);
+test('/proc/<pid>/root of another sandboxed process is the sandbox\'s own root; init\'s is closed', async (t) => {
+  // `cat` (a child) reads through its parent shell's /proc/$$/root: another process of the
+  // sandbox user, dumpable, so the kernel lets it in (proc(5): PTRACE_MODE_READ) and what it
+  // shows is that process's root. sandgate-init is not dumpable: its root is EACCES.
+  const script = [
+    'cat /proc/$$/root/etc/hostname',
+    'cat /proc/1/root/etc/hostname',
+    'for p in /proc/[0-9]*; do echo "${p#/proc/} root=$(readlink $p/root) cwd=$(readlink $p/cwd)"; done',
+  ].join('; ');
+  const run = await suite.run(['/bin/sh', '-c', script]);
   t.is(run.exitCode, 0, describeRun(run));
-  const [hostname, ...cwds] = run.stdout.trim().split('\n');
-  t.is(hostname, 'sandbox');
+  const [hostname, ...links] = run.stdout.trim().split('\n');
+  t.is(hostname, 'sandbox', describeRun(run));
   t.not(hostname, os.hostname());
-  t.true(cwds.length > 0 && cwds.every((cwd) => cwd === '/home/user' || cwd === '/'), `cwds: ${cwds.join(' ')}`);
+  t.regex(run.stderr, /^cat: \/proc\/1\/root\/etc\/hostname: Permission denied$/m, describeRun(run));
+  // Every process there is (init and the shell): init's links are closed, the shell's inside.
+  t.deepEqual(links, ['1 root= cwd=', '2 root=/ cwd=/home/user'], describeRun(run));
 });
 
 test('host processes are invisible in /proc; every visible process is the sandbox user', async (t) => {
@@ -228,15 +247,45 @@ test('no file capability or trusted.* xattr can be written, on tmpfs or on a wri
   });
 });
 
-test('a symlink planted at the --json-report path in a writable bind does not redirect the CLI\'s write to a host file', async (t) => {
-  const shared = suite.workPath('shared-report');
+/** A directory writable by the sandbox's leased uid (like a project directory), bound at /work,
+ * with the host file a planted symlink will aim at. */
+function reportAttackSetup(name: string): { shared: string; report: string; victim: string } {
+  const shared = suite.workPath(name);
   fs.mkdirSync(shared, { mode: 0o777 });
-  fs.chmodSync(shared, 0o777); // writable by the sandbox's leased uid, like a project directory
-  const victim = suite.workPath('victim');
+  fs.chmodSync(shared, 0o777);
+  const victim = suite.workPath(`${name}-victim`);
   fs.writeFileSync(victim, 'root-owned original\n', { mode: 0o600 });
-  const report = path.join(shared, 'report.json');
+  return { shared, report: path.join(shared, 'report.json'), victim };
+}
+
+test('a symlink planted at the --json-report path in a writable bind does not redirect the CLI\'s write to a host file', async (t) => {
+  const { shared, report, victim } = reportAttackSetup('shared-report');
   const run = await suite.run(['/bin/sh', '-c', 'rm -f /work/report.json && ln -s "$1" /work/report.json && echo planted', 'sh', victim], { binds: [`${shared}:/work`], jsonReport: report });
   t.is(run.stdout, 'planted\n', `positive control: the sandbox could write in the bind; ${describeRun(run)}`);
+  t.is(fs.readlinkSync(report), victim, 'positive control: the symlink was in place when the CLI wrote its report');
+  t.is(fs.readFileSync(victim, 'utf8'), 'root-owned original\n', 'the host file the symlink points at is untouched');
+  // The CLI wrote through the descriptor it opened before the start (to the unlinked file): no error.
+  t.is(run.exitCode, 0, describeRun(run));
+});
+
+test('the CLI writes its report through the file it opened before the start, not through the path', async (t) => {
+  const { shared, report, victim } = reportAttackSetup('shared-report-moved');
+  // rename(2) keeps the inode the CLI holds open, so its report can be found after the run.
+  const run = await suite.run(['/bin/sh', '-c', 'mv /work/report.json /work/kept.json && ln -s "$1" /work/report.json && echo planted', 'sh', victim], { binds: [`${shared}:/work`], jsonReport: report });
+  t.is(run.stdout, 'planted\n', describeRun(run));
+  t.is(fs.readlinkSync(report), victim);
+  t.is(fs.readFileSync(victim, 'utf8'), 'root-owned original\n', 'the host file the symlink points at is untouched');
+  const kept: unknown = JSON.parse(fs.readFileSync(path.join(shared, 'kept.json'), 'utf8'));
+  t.like(kept, { reason: 'exit', exitCode: 0, status: 0 }, 'the report went to the file opened before the start');
+});
+
+test('a symlink left at the --json-report path before the run is refused: nothing runs, the host file is untouched', async (t) => {
+  const { shared, report, victim } = reportAttackSetup('shared-report-left');
+  fs.symlinkSync(victim, report); // what a previous session could leave behind in a project directory
+  const run = await suite.run(['/bin/sh', '-c', 'echo ran'], { binds: [`${shared}:/work`], jsonReport: report });
+  t.is(run.stdout, '', `the command must not run: ${describeRun(run)}`);
+  t.is(run.exitCode, 78, describeRun(run)); // SG_CONFIG_INVALID (docs/errors.md)
+  t.regex(run.stderr, /--json-report .*\[SG_CONFIG_INVALID\]/, describeRun(run));
   t.is(fs.readFileSync(victim, 'utf8'), 'root-owned original\n', 'the host file the symlink points at is untouched');
 });
 
@@ -261,4 +310,5 @@ test('that refusal is reported as the mounts step (exit 203, SG_LAUNCH_MOUNTS), 
   const run = await suite.run(['/bin/true'], { binds: [`${outer}:/home/user/w`], roBinds: [`${inner}:/home/user/w/data`] });
   t.is(run.exitCode, 203, describeRun(run));
   t.regex(run.stderr, /SG_LAUNCH_MOUNTS/, describeRun(run));
+  t.like(run.report?.raw, { reason: 'launcher_error', exitCode: null, status: 203, error: { code: 'SG_LAUNCH_MOUNTS' } }, describeRun(run));
 });

@@ -15,7 +15,7 @@ import { SG_PROBE } from './helpers/probe-binaries.js';
 import { allOf, assertHeld, describeRun, parseProbeLine } from './helpers/probe-line.js';
 import { securitySuite } from './helpers/security-suite.js';
 
-const suite = securitySuite(test);
+const suite = securitySuite(test, { extras: ['sg-host-ipc'] });
 
 /** Exit code of the CLI when the spec asks for something never allowed (SG_SPEC_FORBIDDEN). */
 const SPEC_FORBIDDEN_EXIT = 65;

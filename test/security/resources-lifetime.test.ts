@@ -20,7 +20,8 @@ const KILLED_STATUS = 137;
 const SIGPIPE_STATUS = 141;
 /** Kernel wait channels of a write blocked on a full pipe or unix socket (the CLI's stdio). */
 const BLOCKED_WRITE = /pipe_write|sock_alloc_send_pskb|unix_stream_sendmsg|sk_stream_wait_memory/;
-/** Bound on how long a flood may take to end once its reader is gone, ms. */
+/** Bound on how long a flood may take to end once its reader is gone, ms (generous: the
+ * machine is shared; a hang is what this catches). */
 const FLOOD_END_BOUND_MS = 15_000;
 
 test('kill(-1, SIGKILL) inside kills only the sandbox\'s own processes: not the host\'s, not another sandbox\'s', async (t) => {
@@ -62,15 +63,24 @@ test('the time limit ends the whole tree, reported as "time_limit"', async (t) =
   t.false(run.pipesHeldOpen, describeRun(run));
 });
 
-test('an output flood into a closed pipe ends (SIGPIPE) instead of hanging', async (t) => {
+test('an output flood whose reader goes away ends promptly, with the CLI\'s memory bounded', async (t) => {
   const flood = suite.startProbe('flood', ['65536'], { captureBytes: 64 * 1024, timeoutMs: 60_000 });
   await pollHost('1 MiB of flood on stdout', () => (flood.stdoutBytes >= MiB ? true : undefined), 20_000, () => flood.describe());
+  const rss = residentBytes(flood.pid) ?? Infinity;
+  t.true(rss < 200 * MiB, `CLI resident memory during the flood: ${(rss / MiB).toFixed(1)} MiB`);
   const closedAt = performance.now();
   flood.destroyStdout();
   const run = await flood.result;
+  const endedMs = performance.now() - closedAt;
   t.false(run.timedOut, describeRun(run));
-  t.true(performance.now() - closedAt < FLOOD_END_BOUND_MS, `ended ${(performance.now() - closedAt).toFixed(0)} ms after the reader left`);
-  t.is(run.exitCode, SIGPIPE_STATUS, describeRun(run));
+  t.true(endedMs < FLOOD_END_BOUND_MS, `ended ${endedMs.toFixed(0)} ms after the reader left`);
+  t.false(run.pipesHeldOpen, describeRun(run));
+  // How the writer learns it depends on the CLI's stdio: a pipe gives SIGPIPE (exit 141); a
+  // unix socketpair (Node's child stdio) closed with unread data gives ECONNRESET on write
+  // (unix(7)), which the probe reports. Either way its write failed and the run ended.
+  const killedBySigpipe = run.exitCode === SIGPIPE_STATUS && run.report?.reason === 'signal' && run.report.signal === 'SIGPIPE';
+  const writeFailed = run.exitCode === 0 && /^HELD flood write=(EPIPE|ECONNRESET) written=\d+$/m.test(run.stderr);
+  t.true(killedBySigpipe || writeFailed, `the flood ended by SIGPIPE or a failed write: ${describeRun(run)}`);
 });
 
 test('a flood to a reader that stops reading blocks the writer (backpressure); the CLI\'s memory stays bounded', async (t) => {

@@ -13,7 +13,7 @@ import { SG_PROBE } from './helpers/probe-binaries.js';
 import { assertHeld, describeRun, numberWhere, parseProbeLine } from './helpers/probe-line.js';
 import { securitySuite } from './helpers/security-suite.js';
 
-const suite = securitySuite(test);
+const suite = securitySuite(test, { extras: ['sg-host-aio'] });
 const execFileAsync = promisify(execFile);
 
 const MiB = 1024 * 1024;

@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-
 import pty from 'node-pty';
 
 import type { RunPaths, SandboxOptions } from './run-in-sandbox.js';
@@ -48,7 +46,7 @@ export class PtySandbox {
       if (this.output.length < OUTPUT_KEEP_CHARS) this.output += data.slice(0, OUTPUT_KEEP_CHARS - this.output.length);
     });
     const timeoutMs = options.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
-    this.result = new Promise<PtyRun>((resolve) => {
+    this.result = new Promise<PtyRun>((resolve, reject) => {
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
@@ -57,14 +55,11 @@ export class PtySandbox {
       this.term.onExit(({ exitCode, signal }) => {
         clearTimeout(timer);
         this.done = true;
-        resolve({
-          exitCode,
-          signal,
-          stdout: this.output,
-          receivedBytes: this.outputBytes,
-          report: fs.existsSync(paths.reportPath) ? readSandboxReport(paths.reportPath) : undefined,
-          timedOut,
-        });
+        try {
+          resolve({ exitCode, signal, stdout: this.output, receivedBytes: this.outputBytes, report: readSandboxReport(paths.reportPath), timedOut });
+        } catch (error) {
+          reject(error); // an unreadable report: the result must never stay pending
+        }
       });
     });
   }

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
@@ -157,19 +156,22 @@ export class RunningSandbox {
         clearTimeout(timer);
         this.exited = true;
         for (const listener of this.listeners) listener();
-        void this.waitForPipes().then((pipesHeldOpen) => {
-          resolve({
-            exitCode,
-            signal,
-            stdout: this.stdoutCapture.text(),
-            stderr: this.stderrCapture.text(),
-            stdoutBytes: this.stdoutCapture.total,
-            report: fs.existsSync(paths.reportPath) ? readSandboxReport(paths.reportPath) : undefined,
-            timedOut,
-            pipesHeldOpen,
-            wallMs: performance.now() - started,
-          });
-        });
+        // Any failure here (an unreadable report) rejects the result: it must never stay pending.
+        this.waitForPipes()
+          .then((pipesHeldOpen) => {
+            resolve({
+              exitCode,
+              signal,
+              stdout: this.stdoutCapture.text(),
+              stderr: this.stderrCapture.text(),
+              stdoutBytes: this.stdoutCapture.total,
+              report: readSandboxReport(paths.reportPath),
+              timedOut,
+              pipesHeldOpen,
+              wallMs: performance.now() - started,
+            });
+          })
+          .catch(reject);
       });
     });
     // A test may fail before it awaits the result; the awaiting test reports the rejection.

@@ -5,7 +5,10 @@ export interface SandboxReport {
   /** `exit` | `signal` | `time_limit` | `oom` | `launcher_error` | … (kept open: the suite
    * asserts the value it expects, and shows an unexpected one in full). */
   readonly reason: string;
+  /** The command's exit code when it exited by itself, else null. */
   readonly exitCode: number | null;
+  /** What the CLI exits with: the exit code, 128 + signal number, or an error's code. */
+  readonly status: number | undefined;
   /** Signal name (`SIGKILL`) when the command died of one. */
   readonly signal: string | null;
   readonly cpuMs: number | undefined;
@@ -23,8 +26,27 @@ function optionalNumber(document: Record<string, unknown>, name: string): number
   return value;
 }
 
-export function readSandboxReport(file: string): SandboxReport {
-  const document: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+/**
+ * Reads the report the CLI wrote at `file`, or undefined when there is none: no file, or a
+ * symlink there. The suite runs as root and a sandbox with a writable bind over the report's
+ * directory can plant a symlink at the path (filesystem-mounts.test.ts), so the file is opened
+ * with O_NOFOLLOW (open(2): ELOOP for a symlink); the CLI never writes through one either.
+ */
+export function readSandboxReport(file: string): SandboxReport | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ELOOP')) return undefined;
+    throw error;
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+  const document: unknown = JSON.parse(text);
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     throw new Error(`report ${file} is not a JSON object`);
   }
@@ -35,6 +57,7 @@ export function readSandboxReport(file: string): SandboxReport {
   return {
     reason,
     exitCode: exitCode ?? null,
+    status: optionalNumber(fields, 'status'),
     signal: typeof signal === 'string' ? signal : null,
     cpuMs: optionalNumber(fields, 'cpuMs'),
     peakMemoryBytes: optionalNumber(fields, 'peakMemoryBytes'),

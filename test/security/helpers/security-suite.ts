@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { TestFn } from 'ava';
 
 import { killPids, processesWithMarker } from './host-processes.js';
-import { buildProbeBinaries, SG_PROBE, type ProbeBinaries } from './probe-binaries.js';
+import { ProbeBinaries, SG_PROBE, type ExtraBinary } from './probe-binaries.js';
 import { PtySandbox } from './pty-sandbox.js';
 import { RunningSandbox, type RunPaths, type SandboxOptions, type SandboxRun } from './run-in-sandbox.js';
 
@@ -26,10 +26,10 @@ export class SecuritySuite {
   private readonly markers: string[] = [];
   private readonly cleanups: Cleanup[] = [];
 
-  constructor(test: TestFn) {
+  constructor(test: TestFn, extras: readonly ExtraBinary[]) {
     test.before(async () => {
       this.workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-security-work-'));
-      this.built = await buildProbeBinaries();
+      this.built = await ProbeBinaries.build(extras);
     });
     test.after.always(async () => {
       for (const sandbox of this.running) sandbox.kill();
@@ -104,7 +104,13 @@ export class SecuritySuite {
   }
 }
 
+/** What a test file needs besides sg-probe. */
+export interface SuiteOptions {
+  /** Extra binaries to compile in `before` (only the files that use one pay for it). */
+  readonly extras?: readonly ExtraBinary[];
+}
+
 /** The suite of one test file: `const suite = securitySuite(test)` at the top of the file. */
-export function securitySuite(test: TestFn): SecuritySuite {
-  return new SecuritySuite(test);
+export function securitySuite(test: TestFn, options: SuiteOptions = {}): SecuritySuite {
+  return new SecuritySuite(test, options.extras ?? []);
 }

@@ -25,7 +25,9 @@ static int is_pid_name(const char *name) {
 }
 
 /* host-fs HOSTPATH...: host paths the test created must be absent, whether looked up from the
- * sandbox root or through any visible process's /proc/<pid>/root and /proc/<pid>/cwd. */
+ * sandbox root or through any visible process's /proc/<pid>/root and /proc/<pid>/cwd. Every
+ * root is either the sandbox's (own_roots counts them) or closed to us (root_closed=PID:ERRNO:
+ * sandgate-init is not dumpable, so its /proc links need PTRACE_MODE_READ we lack). */
 static int host_fs(int argc, char **argv) {
   struct stat own_root;
   if (stat("/", &own_root) != 0) {
@@ -43,7 +45,7 @@ static int host_fs(int argc, char **argv) {
     probe_fail("opendir_proc", "%s", errno_name(errno));
     return report_end();
   }
-  int pids = 0, foreign_roots = 0, reached = 0;
+  int pids = 0, foreign_roots = 0, own_roots = 0, reached = 0;
   struct dirent *entry;
   while ((entry = readdir(proc)) != NULL) {
     if (!is_pid_name(entry->d_name)) continue;
@@ -51,9 +53,13 @@ static int host_fs(int argc, char **argv) {
     char path[512];
     struct stat st;
     snprintf(path, sizeof path, "/proc/%s/root", entry->d_name);
-    if (stat(path, &st) == 0 && (st.st_dev != own_root.st_dev || st.st_ino != own_root.st_ino)) {
+    if (stat(path, &st) != 0) {
+      note("root_closed", "%s:%s", entry->d_name, errno_name(errno));
+    } else if (st.st_dev != own_root.st_dev || st.st_ino != own_root.st_ino) {
       foreign_roots++;
       breach("foreign_root_pid", "%s", entry->d_name);
+    } else {
+      own_roots++;
     }
     for (int i = 0; i < argc; i++) {
       const char *via[] = {"root", "cwd"};
@@ -69,6 +75,7 @@ static int host_fs(int argc, char **argv) {
   closedir(proc);
   note("pids", "%d", pids);
   note("foreign_roots", "%d", foreign_roots);
+  note("own_roots", "%d", own_roots);
   note("reached", "%d", reached);
   return report_end();
 }

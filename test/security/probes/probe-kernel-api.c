@@ -313,7 +313,8 @@ static int misc_privileged(int argc, char **argv) {
 /* proc1-mem: PID 1 (sandgate-init) cannot be read or written through /proc/1/mem, the
  * ptrace-equivalent door that the seccomp filter does not cover (proc(5): access needs
  * PTRACE_MODE_ATTACH; a dumpable same-uid init grants it). A writable init could be made to
- * drop its PR_SET_PDEATHSIG fence and outlive its supervisor. */
+ * drop its PR_SET_PDEATHSIG fence and outlive its supervisor. Also reports what /proc/1/exe
+ * shows (exe=PATH or exe=ERRNO): the test checks it is no host path. */
 static int proc1_mem(int argc, char **argv) {
   (void)argc;
   (void)argv;
@@ -327,7 +328,7 @@ static int proc1_mem(int argc, char **argv) {
   ssize_t n = readlink("/proc/1/exe", target, sizeof target - 1);
   if (n >= 0) {
     target[n] = '\0';
-    note("exe", "%s", target); /* a host path: information only */
+    note("exe", "%s", target);
   } else {
     note("exe", "%s", errno_name(errno));
   }

@@ -259,35 +259,68 @@ static int clone3_probe(int argc, char **argv) {
 }
 
 static int try_setns(void *arg) {
-  const char *path = arg;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno == 0 ? 255 : errno;
-  return setns(fd, 0) == 0 ? 0 : errno;
+  const int *fd = arg;
+  return setns(*fd, 0) == 0 ? 0 : errno;
 }
 
 static int try_setns_pidfd(void *arg) {
-  (void)arg;
-  int fd = (int)syscall(SYS_pidfd_open, 1, 0);
+  const pid_t *pid = arg;
+  int fd = (int)syscall(SYS_pidfd_open, *pid, 0);
   if (fd < 0) return errno;
   return setns(fd, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) == 0 ? 0 : errno;
 }
 
-/* setns: entering any namespace (own or PID 1's, by ns file or pidfd) is refused. */
+/* setns: entering any namespace is refused: by our own ns files, by those of a peer (another
+ * process of the sandbox user, forked here: reached through another process's /proc entry),
+ * and by pidfd (of PID 1 and of the peer). Each ns file is opened here first and only
+ * setns(2) runs in the child, so the answer is setns's own; a failed open is reported as
+ * open_<ERRNO>. (sandgate-init is not dumpable: its /proc/1/ns files are EACCES to open,
+ * which would prove nothing about setns.) */
 static int setns_probe(int argc, char **argv) {
   (void)argc;
   (void)argv;
+  int gate[2];
+  if (pipe2(gate, O_CLOEXEC) != 0) {
+    probe_fail("pipe", "%s", errno_name(errno));
+    return report_end();
+  }
+  pid_t peer = fork();
+  if (peer == 0) {
+    close(gate[1]);
+    char c;
+    while (read(gate[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    _exit(0);
+  }
+  close(gate[0]);
+  if (peer < 0) {
+    probe_fail("fork", "%s", errno_name(errno));
+    return report_end();
+  }
+  char peer_name[16];
+  snprintf(peer_name, sizeof peer_name, "%d", (int)peer);
   const char *kinds[] = {"user", "mnt", "pid", "net", "uts", "ipc", "cgroup", "time"};
-  const char *owners[] = {"self", "1"};
+  const char *owners[][2] = {{"self", "self"}, {"peer", peer_name}};
   for (size_t o = 0; o < 2; o++) {
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
       char path[64], key[64], result[64];
-      snprintf(path, sizeof path, "/proc/%s/ns/%s", owners[o], kinds[i]);
-      snprintf(key, sizeof key, "%s:%s", owners[o], kinds[i]);
-      if (run_in_child(try_setns, path, result, sizeof result)) breach(key, "OK"); else note(key, "%s", result);
+      snprintf(path, sizeof path, "/proc/%s/ns/%s", owners[o][1], kinds[i]);
+      snprintf(key, sizeof key, "%s:%s", owners[o][0], kinds[i]);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        probe_fail(key, "open_%s", errno_name(errno));
+        continue;
+      }
+      if (run_in_child(try_setns, &fd, result, sizeof result)) breach(key, "OK"); else note(key, "%s", result);
+      close(fd);
     }
   }
   char result[64];
-  if (run_in_child(try_setns_pidfd, NULL, result, sizeof result)) breach("pidfd1", "OK"); else note("pidfd1", "%s", result);
+  pid_t init = 1;
+  if (run_in_child(try_setns_pidfd, &init, result, sizeof result)) breach("pidfd1", "OK"); else note("pidfd1", "%s", result);
+  if (run_in_child(try_setns_pidfd, &peer, result, sizeof result)) breach("pidfd_peer", "OK"); else note("pidfd_peer", "%s", result);
+  close(gate[1]);
+  waitpid(peer, NULL, 0);
   return report_end();
 }
 

@@ -123,9 +123,9 @@ static int linger(int argc, char **argv) {
   return report_end();
 }
 
-/* flood MAXMB [MARKER]: writes to stdout as fast as it can until the pipe breaks (SIGPIPE)
- * or MAXMB; the verdict goes to stderr, stdout is the flood. MARKER (ignored) lets the host
- * find this process. */
+/* flood MAXMB [MARKER]: writes to stdout as fast as it can until the reader is gone (SIGPIPE
+ * on a pipe; a failed write, EPIPE or ECONNRESET, on a unix socket) or MAXMB; the verdict
+ * goes to stderr, stdout is the flood. MARKER (ignored) lets the host find this process. */
 static int flood(int argc, char **argv) {
   long max_mb = argc > 0 ? (long)arg_number(argv[0], "MAXMB") : 4096;
   static char block[65536];
