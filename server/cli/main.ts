@@ -1,6 +1,7 @@
 import { SandgateError } from '../errors/sandgate-error.js';
 import { runDoctorCommand } from './doctor-command.js';
 import { runRunCommand } from './run-command.js';
+import { runServeCommand } from './serve-command.js';
 import { runTokenCommand } from './token-command.js';
 
 /**
@@ -18,10 +19,11 @@ interface CommandEntry {
 }
 
 const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
+  serve: { run: (argv: string[]) => runServeCommand(argv), summary: 'run the gateway: a fresh sandbox for every WebSocket session' },
   run: { run: runRunCommand, summary: 'run one command in a fresh sandbox on this host' },
   doctor: { run: runDoctorCommand, summary: 'check what this host supports and what is missing' },
   token: { run: (argv: string[]) => runTokenCommand(argv), summary: 'mint a token for the configured signing key' },
-  // serve (the gateway) and connect (the terminal client) join here when they exist.
+  // connect (the terminal client) joins here when it exists.
 });
 
 export function mainUsage(): string {

@@ -1,0 +1,273 @@
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+
+import type { OpenFrame, ResumeFrame } from '../../client-sdk/src/protocol/index.js';
+import { authorize, type Principal } from '../auth/principal.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import type { GatewayMetrics } from '../http/gateway-metrics.js';
+import type { Readiness } from '../http/http-server.js';
+import { SILENT_LOG, type RequestLog } from '../http/request-log.js';
+import type { SessionHandler } from '../http/upgrade-handler.js';
+import type { HostLoad } from '../quota/admission.js';
+import type { Lease, QuotaStore } from '../quota/quota-store.js';
+import type { SessionPolicy } from '../quota/session-policy.js';
+import type { SandboxRunner } from '../sandbox/sandbox-runner.js';
+import { spawnExecSource } from './exec-source.js';
+import { LiveSession } from './live-session.js';
+import type { SessionContext, SessionLabel } from './session-context.js';
+import { decideOpen } from './open-request.js';
+import { spawnPtySource } from './pty-source.js';
+import { ResumeTokenStore } from './resume-tokens.js';
+import { SessionConnection } from './session-connection.js';
+import type { SessionLayerLimits } from './session-limits.js';
+import { SessionRegistry } from './session-registry.js';
+import { sessionSettings, type SessionSettings } from './session-settings.js';
+
+/**
+ * The session step of the gateway (ARCHITECTURE.md: create | attach | resume): `onSession`
+ * is the http step's SessionHandler. For each admitted connection it waits (openTimeoutMs)
+ * for the first frame, then
+ *
+ *   open   → scope and spec (open-request.ts) → a LiveSession in the registry → spawn → hello
+ *   resume → SessionRegistry.lookup (same tenant and user) → ResumeTokenStore.redeem
+ *            → the session takes the connection over (the old one closes SG_RESUME_SUPERSEDED)
+ *
+ * The connection's lease belongs to the session an `open` creates; a `resume` keeps the
+ * session's own lease and gives the new one back at once. `load()` is the gateway's hostLoad,
+ * `drain()` its onDrain, and `close()` disposes every session (sandboxes killed, cgroups
+ * removed, leases released) and resolves when all of that is done.
+ */
+
+/** Starts a session's sandbox; the default is the runner's PTY or pipes. */
+export type SpawnSource = SessionContext['spawn'];
+
+export interface SessionHostOptions {
+  readonly config: GatewayConfig;
+  /** Runs the sandboxes (SandboxRunner.open()); or give `spawn` instead. */
+  readonly runner?: SandboxRunner;
+  /** Overrides how sources are spawned (tests); default: the runner's PTY or pipes. */
+  readonly spawn?: SpawnSource;
+  /** The same store the gateway admits with (pass it to startGateway as deps.quotaStore). */
+  readonly quotaStore: QuotaStore;
+  /** Default: SILENT_LOG. Never receives a token. */
+  readonly log?: RequestLog;
+  /** The gateway's metrics (pass the same object as deps.metrics): sessions by state, spawn time. */
+  readonly metrics?: GatewayMetrics;
+  /** Session-layer limits (ring, watermarks, control-frame rate); default SESSION_LAYER_DEFAULTS. */
+  readonly layer?: Partial<SessionLayerLimits>;
+  /** TESTS ONLY: a ring too small for exact resume (session-settings.ts), to provoke resume-truncated. */
+  readonly lossyResumeBufferBytes?: number;
+}
+
+/** One rejection for every resume that cannot go on, so a guess learns nothing (docs/protocol.md). */
+const RESUME_REJECTED = 'The resume token is not valid for this session; open a new session.';
+const SHUTTING_DOWN = { code: 1001, reason: 'gateway shutting down' } as const;
+
+interface Pending {
+  readonly connection: SessionConnection;
+  readonly lease: Lease;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class SessionHost {
+  readonly settings: SessionSettings;
+  readonly #registry = new SessionRegistry<LiveSession>();
+  readonly #tokens = new ResumeTokenStore({ now: () => performance.now() });
+  readonly #pending = new Set<Pending>();
+  readonly #labels = new Map<SessionLabel, number>();
+  /** Disposals in progress (sandbox being killed, lease being released). */
+  readonly #releasing = new Set<Promise<void>>();
+  readonly #idleWaiters: (() => void)[] = [];
+  readonly #store: QuotaStore;
+  readonly #log: RequestLog;
+  readonly #metrics: GatewayMetrics | undefined;
+  readonly #context: SessionContext;
+  #spawnsInFlight = 0;
+  #draining = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: SessionHostOptions) {
+    this.settings = sessionSettings(options.config, { layer: options.layer, lossyResumeBufferBytes: options.lossyResumeBufferBytes });
+    this.#store = options.quotaStore;
+    this.#log = options.log ?? SILENT_LOG;
+    this.#metrics = options.metrics;
+    const spawn = options.spawn ?? runnerSpawn(options.runner);
+    this.#context = {
+      settings: this.settings,
+      tokens: this.#tokens,
+      quotaStore: this.#store,
+      log: this.#log,
+      now: () => performance.now(),
+      isDraining: () => this.#draining,
+      spawn,
+      spawning: (finished) => {
+        this.#spawnsInFlight += finished === undefined ? 1 : -1;
+        if (finished?.seconds !== undefined) this.#metrics?.spawnSeconds.observe({}, finished.seconds);
+      },
+      stateChanged: (from, to) => this.#count(from, to),
+      ended: (session) => {
+        this.#registry.remove(session);
+        this.#tokens.prune();
+      },
+      disposing: (_session, released) => this.#track(released),
+    };
+  }
+
+  /** The gateway's SessionHandler: owns the connection and the lease from here on. */
+  readonly onSession: SessionHandler = (ws: WebSocket, _request: IncomingMessage, principal: Principal, lease: Lease, policy: SessionPolicy): void => {
+    const connection = new SessionConnection(ws, this.settings.frameLimits, this.#log);
+    if (this.#closing !== undefined || this.#draining) {
+      connection.fail('SG_SHUTTING_DOWN', 'The gateway is shutting down and opens no new session.');
+      this.#release(lease, 'gateway shutting down');
+      return;
+    }
+    const timer = setTimeout(() => {
+      connection.fail('SG_PROTO_OPEN_TIMEOUT', `No open or resume frame within openTimeoutMs (${this.settings.openTimeoutMs} ms) of the upgrade.`);
+    }, this.settings.openTimeoutMs);
+    const pending: Pending = { connection, lease, timer };
+    this.#pending.add(pending);
+    connection.bind({
+      frame: (frame) => {
+        if (!this.#settle(pending)) return;
+        if (frame.type === 'open') this.#open(connection, frame, principal, lease, policy);
+        else if (frame.type === 'resume') this.#resume(connection, frame, principal, lease);
+        else {
+          // The conversation reducer lets nothing else come first; a bug if it does.
+          connection.fail('SG_PROTO_OUT_OF_ORDER', `${frame.type} before open or resume`);
+          this.#release(lease, 'no open');
+        }
+      },
+      closed: () => {
+        if (this.#settle(pending)) this.#release(lease, 'closed before open');
+      },
+    });
+  };
+
+  /** This node's load for admission (the gateway's hostLoad): sessions alive or being opened. */
+  load(): HostLoad {
+    return { sessions: this.#registry.size + this.#pending.size, spawnsInFlight: this.#spawnsInFlight, pressure: 0 };
+  }
+
+  /** For /readyz: sandboxes can be started while the host is not closing. */
+  readiness(): Readiness {
+    return this.#closing === undefined ? { ready: true } : { ready: false, code: 'SG_SHUTTING_DOWN', message: 'The gateway is shutting down.' };
+  }
+
+  get sessionCount(): number {
+    return this.#registry.size;
+  }
+
+  /**
+   * Resolves once no connection waits for its first frame and no session is registered or
+   * being released: every sandbox gone, every lease given back (at once when that is so now).
+   */
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #isIdle(): boolean {
+    return this.#registry.size === 0 && this.#pending.size === 0 && this.#releasing.size === 0;
+  }
+
+  #wakeIdle(): void {
+    if (!this.#isIdle()) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  /** The gateway's onDrain: every session gets a shutting-down notice with the deadline; no new session opens. */
+  drain(drain: { readonly drainTimeoutMs: number }): void {
+    this.#draining = true;
+    for (const session of this.#registry.sessions()) session.notifyShutdown(drain.drainTimeoutMs);
+  }
+
+  /** Ends everything: pending connections and every session (1001), sandboxes, cgroups, leases. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#draining = true;
+      for (const pending of [...this.#pending]) {
+        if (!this.#settle(pending)) continue;
+        pending.connection.close(SHUTTING_DOWN.code, SHUTTING_DOWN.reason);
+        this.#release(pending.lease, 'gateway shutting down');
+      }
+      await Promise.all(this.#registry.sessions().map((session) => session.dispose(SHUTTING_DOWN)));
+    })();
+    return this.#closing;
+  }
+
+  /** Takes `pending` out of the waiting set; false when it was settled already. */
+  #settle(pending: Pending): boolean {
+    if (!this.#pending.delete(pending)) return false;
+    clearTimeout(pending.timer);
+    return true;
+  }
+
+  #open(connection: SessionConnection, frame: OpenFrame, principal: Principal, lease: Lease, policy: SessionPolicy): void {
+    if (this.#draining) {
+      connection.fail('SG_SHUTTING_DOWN', 'The gateway is shutting down and opens no new session.');
+      return this.#release(lease, 'gateway shutting down');
+    }
+    const decision = decideOpen(frame, principal, policy);
+    if (!decision.ok) {
+      connection.fail(decision.code, decision.message);
+      return this.#release(lease, 'open refused');
+    }
+    const session = new LiveSession(this.#context, { id: lease.sessionId, kind: frame.kind, principal, policy, lease, spec: decision.spec, size: decision.size, connection });
+    const added = this.#registry.add(session, policy.quota);
+    if (!added.ok) {
+      // Defence in depth: the cluster-wide lease admitted it, this node's own count did not.
+      connection.fail(added.error.code, added.error.message);
+      void session.dispose();
+      return;
+    }
+    this.#log({ event: 'session.open', level: 'info', sessionId: session.id, kind: frame.kind, tenant: principal.tenant, user: principal.user });
+    void session.start();
+  }
+
+  #resume(connection: SessionConnection, frame: ResumeFrame, principal: Principal, lease: Lease): void {
+    // The resumed session keeps its own lease; this connection's is not needed.
+    this.#release(lease, 'resume');
+    const found = this.#registry.lookup(principal, frame.sessionId, 'resume');
+    if (!found.ok) {
+      // The same work as a real check (a digest comparison), then the same answer.
+      this.#tokens.redeem(frame.resumeToken, { tenant: principal.tenant, user: principal.user, sessionId: frame.sessionId });
+      return connection.fail('SG_RESUME_REJECTED', RESUME_REJECTED);
+    }
+    const forbidden = authorize(principal, { scope: found.session.kind });
+    if (forbidden !== undefined) return connection.fail(forbidden.code, `resume: the token lacks the "${found.session.kind}" scope.`);
+    this.#log({ event: 'session.resume', level: 'info', sessionId: found.session.id, tenant: principal.tenant, user: principal.user });
+    found.session.resume(connection, frame);
+  }
+
+  #release(lease: Lease, why: string): void {
+    const released = this.#store.release(lease).catch((error: unknown) => {
+      // The lease expires by itself within leaseTtlMs.
+      this.#log({ event: 'lease.release-failed', level: 'warn', why, error: error instanceof Error ? error.message : 'unknown' });
+    });
+    this.#track(released);
+  }
+
+  /** Counts `released` as in progress until it settles (for idle()). */
+  #track(released: Promise<void>): void {
+    this.#releasing.add(released);
+    void released.finally(() => {
+      this.#releasing.delete(released);
+      this.#wakeIdle();
+    });
+  }
+
+  #count(from: SessionLabel | undefined, to: SessionLabel | undefined): void {
+    for (const [label, delta] of [[from, -1], [to, 1]] as const) {
+      if (label === undefined) continue;
+      const value = (this.#labels.get(label) ?? 0) + delta;
+      this.#labels.set(label, value);
+      this.#metrics?.sessions.set({ state: label }, value);
+    }
+  }
+}
+
+function runnerSpawn(runner: SandboxRunner | undefined): SpawnSource {
+  if (runner === undefined) throw new RangeError('SessionHost needs a SandboxRunner (options.runner) or a spawn function (options.spawn)');
+  return (kind, spec, size, events) =>
+    kind === 'pty' ? spawnPtySource(runner, spec, size ?? { cols: 80, rows: 24 }, events) : spawnExecSource(runner, spec, events);
+}

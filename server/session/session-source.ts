@@ -1,0 +1,63 @@
+import type { OutputChannel, SessionKind } from '../../client-sdk/src/protocol/index.js';
+import type { SandboxResult } from '../sandbox/sandbox-result.js';
+import type { SandboxProcess } from '../sandbox/sandbox-process.js';
+
+/**
+ * What a live session needs from its sandbox, whether it runs on a PTY (pty-source.ts) or on
+ * pipes (exec-source.ts): output as bytes tagged by channel, backpressure, bounded input, the
+ * terminal's size, signals, and one idempotent release. The session never touches node-pty or
+ * child_process itself.
+ */
+
+/** Where a source reports; set once, when the source is made. */
+export interface SourceEvents {
+  /** Bytes the process wrote, in order. The buffer is the source's: copy it to keep it (the ring does). */
+  readonly output: (channel: OutputChannel, bytes: Uint8Array) => void;
+  /** No more output will come: EOF on the PTY, or on both pipes. Reported once. */
+  readonly outputEnded: () => void;
+}
+
+export interface SessionSource {
+  readonly kind: SessionKind;
+  /** Settles (never rejects) once the sandbox ended and its cgroup and report are gone. */
+  readonly result: Promise<SandboxResult>;
+  /** Stops reading output: the kernel buffer fills and the process blocks in write(2). Idempotent. */
+  pause(): void;
+  /** Reads output again. Idempotent. */
+  resume(): void;
+  /**
+   * Hands stdin bytes to the process. Resolves (never rejects) once the gateway no longer
+   * holds them; bytes written after the process closed its input are dropped, as a pipe does.
+   */
+  write(bytes: Uint8Array): Promise<void>;
+  /** End of input (EOF on an exec's stdin). A PTY has no separate input to close. */
+  closeInput(): void;
+  /** TIOCSWINSZ (PTY only; the caller has validated the size). */
+  resize(cols: number, rows: number): void;
+  /** Forwards `signal` through the launcher to the sandbox's command. */
+  signal(signal: NodeJS.Signals): void;
+  /** Ends the whole sandbox (SIGKILL to its cgroup); the end arrives through `result`. */
+  kill(): void;
+  /** Detaches every listener, kills the sandbox if it runs, resolves once it is released. Idempotent. */
+  dispose(): Promise<SandboxResult>;
+}
+
+/**
+ * How long a killed sandbox's launcher gets to exit after its cgroup was killed, ms, before it
+ * is SIGKILLed too. SandboxProcess.kill() kills the cgroup's tasks until none is left, then
+ * waits up to killGraceMs (2 s) for the launcher; but a sandbox killed right after its spawn
+ * (a client that breaks the protocol, or sends KILL, right after hello) has an empty cgroup
+ * because the launcher is still building the sandbox, and the command joins it afterwards:
+ * the whole grace would pass with the session's lease and sandbox held. The launcher's child
+ * dies with it (PR_SET_PDEATHSIG, or EOF on its release pipe: clone-child.cc), and
+ * SandboxProcess removes the cgroup as usual.
+ */
+export const KILL_LAUNCHER_AFTER_MS = 100;
+
+/** Ends `sandbox` now, the launcher included (idempotent); resolves once everything is released. */
+export function killSandbox(sandbox: SandboxProcess): Promise<SandboxResult> {
+  const ended = sandbox.kill();
+  const timer = setTimeout(() => sandbox.signal('SIGKILL'), KILL_LAUNCHER_AFTER_MS);
+  void ended.finally(() => clearTimeout(timer));
+  return ended;
+}

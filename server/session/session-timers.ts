@@ -1,0 +1,85 @@
+/**
+ * The three clocks of a session, each one timer at most, all cleared by one dispose():
+ *
+ * - lifetime: the session ends `lifetimeMs` after it started (maxSessionLifetimeMs, or the
+ *   policy's shorter time limit);
+ * - idle: it ends after `idleTimeoutMs` without stdin or output (0 = never). Activity only
+ *   stamps a time (`touch`); the one timer re-arms itself for the remainder when it fires
+ *   early, so a flood of output does not set a timer per chunk;
+ * - resume grace: after a drop, the session waits this long for a resume (one grace at a
+ *   time, tagged with the connection it is for: a late timer of a superseded connection is
+ *   ignored by the state machine).
+ */
+
+export interface SessionTimersOptions {
+  /** Monotonic clock, ms. */
+  readonly now: () => number;
+  readonly lifetimeMs: number;
+  /** 0 = no idle timeout. */
+  readonly idleTimeoutMs: number;
+  readonly onLifetime: () => void;
+  readonly onIdle: () => void;
+  readonly onGrace: (connection: number) => void;
+}
+
+/** setTimeout's largest delay (a signed 32-bit count of ms); longer ones would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class SessionTimers {
+  readonly #options: SessionTimersOptions;
+  #lastActivityMs: number;
+  #lifetime: NodeJS.Timeout | undefined;
+  #idle: NodeJS.Timeout | undefined;
+  #grace: NodeJS.Timeout | undefined;
+  #disposed = false;
+
+  constructor(options: SessionTimersOptions) {
+    this.#options = options;
+    this.#lastActivityMs = options.now();
+    if (Number.isFinite(options.lifetimeMs)) {
+      this.#lifetime = setTimeout(() => {
+        this.#lifetime = undefined;
+        options.onLifetime();
+      }, Math.min(Math.max(0, options.lifetimeMs), MAX_TIMER_MS));
+    }
+    if (options.idleTimeoutMs > 0) this.#armIdle(options.idleTimeoutMs);
+  }
+
+  /** Stdin or output happened now. */
+  touch(): void {
+    this.#lastActivityMs = this.#options.now();
+  }
+
+  startGrace(connection: number, graceMs: number): void {
+    if (this.#disposed) return;
+    clearTimeout(this.#grace);
+    this.#grace = setTimeout(() => {
+      this.#grace = undefined;
+      this.#options.onGrace(connection);
+    }, Math.min(Math.max(0, graceMs), MAX_TIMER_MS));
+  }
+
+  cancelGrace(): void {
+    clearTimeout(this.#grace);
+    this.#grace = undefined;
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    for (const timer of [this.#lifetime, this.#idle, this.#grace]) clearTimeout(timer);
+    this.#lifetime = undefined;
+    this.#idle = undefined;
+    this.#grace = undefined;
+  }
+
+  #armIdle(delayMs: number): void {
+    this.#idle = setTimeout(() => {
+      this.#idle = undefined;
+      if (this.#disposed) return;
+      const idleMs = this.#options.now() - this.#lastActivityMs;
+      const limit = this.#options.idleTimeoutMs;
+      if (idleMs >= limit) this.#options.onIdle();
+      else this.#armIdle(limit - idleMs);
+    }, Math.min(Math.max(1, delayMs), MAX_TIMER_MS));
+  }
+}
