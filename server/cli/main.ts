@@ -1,4 +1,5 @@
 import { SandgateError } from '../errors/sandgate-error.js';
+import { runConnectCommand } from './connect-command.js';
 import { runDoctorCommand } from './doctor-command.js';
 import { runRunCommand } from './run-command.js';
 import { runServeCommand } from './serve-command.js';
@@ -23,7 +24,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
   run: { run: runRunCommand, summary: 'run one command in a fresh sandbox on this host' },
   doctor: { run: runDoctorCommand, summary: 'check what this host supports and what is missing' },
   token: { run: (argv: string[]) => runTokenCommand(argv), summary: 'mint a token for the configured signing key' },
-  // connect (the terminal client) joins here when it exists.
+  connect: { run: runConnectCommand, summary: 'an interactive terminal (or exec) session through a gateway' },
 });
 
 export function mainUsage(): string {
