@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <utility>
 
 namespace sandgate::launcher {
 namespace {
@@ -21,22 +22,33 @@ bool write_file(const std::string& path, const std::string& content) {
 
 }  // namespace
 
-bool open_clone_cgroup(const Plan& plan, UniqueFd* dir, Failure* failure) {
-  if (plan.cgroups.size() != 1) return true;
-  struct statfs fs;
-  if (statfs(plan.cgroups[0].c_str(), &fs) != 0) return fail(failure, Step::kCgroup, "statfs " + plan.cgroups[0]);
-  if (fs.f_type != CGROUP2_SUPER_MAGIC) return true;
-  dir->reset(open(plan.cgroups[0].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir->valid()) return fail(failure, Step::kCgroup, "open " + plan.cgroups[0]);
+bool open_cgroup_join(const Plan& plan, CgroupJoin* join, Failure* failure) {
+  for (const std::string& dir : plan.cgroups) {
+    struct statfs fs;
+    if (statfs(dir.c_str(), &fs) != 0) return fail(failure, Step::kCgroup, "statfs " + dir);
+    if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+      if (plan.cgroups.size() != 1) {
+        return fail_with(failure, Step::kCgroup, dir + " is cgroup v2, which takes exactly one `cgroup` record", EINVAL);
+      }
+      join->clone_dir.reset(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!join->clone_dir.valid()) return fail(failure, Step::kCgroup, "open " + dir);
+      return true;
+    }
+    UniqueFd tasks(open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!tasks.valid()) return fail(failure, Step::kCgroup, "open " + dir + "/tasks");
+    join->tasks.push_back(std::move(tasks));
+  }
   return true;
 }
 
-bool join_cgroups(pid_t pid, const Plan& plan, Failure* failure) {
-  const std::string line = std::to_string(pid) + "\n";
-  for (const std::string& dir : plan.cgroups) {
-    if (!write_file(dir + "/cgroup.procs", line)) {
-      return fail(failure, Step::kCgroup, "write pid to " + dir + "/cgroup.procs");
-    }
+bool join_cgroups(const Plan& plan, const CgroupJoin& join, Failure* failure) {
+  // join.tasks[i] is plan.cgroups[i]/tasks (open_cgroup_join).
+  for (size_t i = 0; i < join.tasks.size(); i++) {
+    int fd = join.tasks[i].get();
+    bool joined = write(fd, "0", 1) == 1;  // "0": the writing thread itself
+    int error = errno;
+    close(fd);  // the child's copy (no CLONE_FILES); the supervisor closes its own after clone
+    if (!joined) return fail_with(failure, Step::kCgroup, "write 0 to " + plan.cgroups[i] + "/tasks", error);
   }
   return true;
 }

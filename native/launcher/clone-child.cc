@@ -102,18 +102,11 @@ bool spawn_child(ChildContext* context, int cgroup_dir, ChildEntry entry, Child*
   return true;
 }
 
-bool release_child(const Child& child, Release point, const void* payload, size_t size,
-                   Failure* failure) {
-  // One write: the point and its payload (small, well below the pipe's capacity).
-  char message[64];
-  if (size > sizeof message - 1) return fail_with(failure, Step::kSupervisor, "release the child", EMSGSIZE);
-  message[0] = static_cast<char>(point);
-  if (size > 0) memcpy(message + 1, payload, size);
-  ssize_t n = write(child.release_write.get(), message, size + 1);
+bool release_child(const Child& child, Release point, Failure* failure) {
+  const char message = static_cast<char>(point);
+  ssize_t n = write(child.release_write.get(), &message, 1);
   // EPIPE: the child has exited already, after a failed step; its error pipe says which.
-  if (n != static_cast<ssize_t>(size + 1) && !(n < 0 && errno == EPIPE)) {
-    return fail(failure, Step::kSupervisor, "release the child");
-  }
+  if (n != 1 && !(n < 0 && errno == EPIPE)) return fail(failure, Step::kSupervisor, "release the child");
   return true;
 }
 
@@ -152,22 +145,17 @@ bool read_command_status(const Child& child, int* status) {
   return true;
 }
 
-bool await_release(const ChildContext& context, Release point, void* payload, size_t size,
-                   Failure* failure) {
-  char message[64] = {};
-  size_t want = size + 1, got = 0;
-  if (want > sizeof message) return fail_with(failure, Step::kSupervisor, "wait for the supervisor", EMSGSIZE);
-  while (got < want) {
-    ssize_t n = read(context.release_read, message + got, want - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) _exit(static_cast<int>(Step::kSupervisor));  // supervisor gone: nobody to tell
-    if (n < 0) return fail(failure, Step::kSupervisor, "wait for the supervisor");
-    got += static_cast<size_t>(n);
-  }
-  if (message[0] != static_cast<char>(point)) {
+bool await_release(const ChildContext& context, Release point, Failure* failure) {
+  char message = 0;
+  ssize_t n;
+  do {
+    n = read(context.release_read, &message, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) _exit(static_cast<int>(Step::kSupervisor));  // supervisor gone: nobody to tell
+  if (n < 0) return fail(failure, Step::kSupervisor, "wait for the supervisor");
+  if (message != static_cast<char>(point)) {
     return fail_with(failure, Step::kSupervisor, "wait for the supervisor: out of order", EPROTO);
   }
-  if (size > 0) memcpy(payload, message + 1, size);
   return true;
 }
 

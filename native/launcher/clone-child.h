@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "launcher/cgroup-join.h"
 #include "launcher/fail.h"
 #include "launcher/plan.h"
 #include "launcher/proc-dev.h"
@@ -24,7 +25,7 @@ struct ChildContext {
   int release_write = -1;   // (the supervisor's end: the child closes its copy)
   int error_read = -1;      // (the supervisor's end: the child closes its copy)
   int error_write = -1;     // child -> supervisor, O_CLOEXEC: a ChildFailure, or EOF on exec
-  int seccomp_memfd = -1;   // O_CLOEXEC: the compiled filter (seccomp-load.h), or -1
+  const CgroupJoin* cgroup_join = nullptr;  // the files the child joins its cgroups through
   int status_read = -1;     // (the supervisor's end: the child closes its copy)
   int status_write = -1;    // becomes init's fd 3 (kInitStatusFd)
 };
@@ -45,10 +46,10 @@ struct Child {
   UniqueFd status_read;    // init's report of the command's end (kInitStatusFd)
 };
 
-// The points where the child waits for the supervisor.
+// The point where the child waits for the supervisor: the only host-side work the child
+// depends on after clone (it joins its cgroups itself, and the filter comes in the plan).
 enum class Release : char {
-  kIdsMapped = 'm',       // uid_map/gid_map written, tty lent: the child may set up
-  kCgroupsJoined = 'c',   // in its cgroups, filter compiled: the child may finish
+  kIdsMapped = 'm',  // uid_map/gid_map written, tty lent: the child may set up
 };
 
 // Host side: the sandgate-init next to /proc/self/exe (contract, "Files").
@@ -59,9 +60,8 @@ bool open_init_executable(UniqueFd* fd, Failure* failure);
 using ChildEntry = void (*)(const ChildContext& context);
 bool spawn_child(ChildContext* context, int cgroup_dir, ChildEntry entry, Child* child,
                  Failure* failure);
-// Host side: lets the child pass `point`, handing it `size` bytes of `payload`.
-bool release_child(const Child& child, Release point, const void* payload, size_t size,
-                   Failure* failure);
+// Host side: lets the child pass `point`.
+bool release_child(const Child& child, Release point, Failure* failure);
 // Host side: after a failure between clone and the child's exec: SIGKILL and reap.
 void kill_child(Child* child);
 
@@ -72,9 +72,8 @@ bool read_child_outcome(const Child& child, bool* exec_done, Failure* failure);
 // Host side, init reaped: the command's raw wait status as init reported it, if it did.
 bool read_command_status(const Child& child, int* status);
 
-// Child side: waits for `point` and its `size` bytes of payload.
-bool await_release(const ChildContext& context, Release point, void* payload, size_t size,
-                   Failure* failure);
+// Child side: waits for `point`; exits at once if the supervisor is gone.
+bool await_release(const ChildContext& context, Release point, Failure* failure);
 // PR_SET_PDEATHSIG(SIGKILL) again: credential changes clear it (prctl(2)), and the uid
 // switch is one. Exits at once if the supervisor already died.
 bool rearm_parent_death_signal(const ChildContext& context, Failure* failure);

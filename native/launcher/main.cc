@@ -16,6 +16,7 @@
 #include "launcher/net-uts.h"
 #include "launcher/plan.h"
 #include "launcher/proc-dev.h"
+#include "launcher/pty-end.h"
 #include "launcher/report.h"
 #include "launcher/rlimits.h"
 #include "launcher/seccomp-load.h"
@@ -32,9 +33,11 @@ namespace {
   Failure f;
   MountSources sources;
   UniqueFd root, dev;
-  SeccompProgram seccomp;
   bool ok =
-      await_release(cx, Release::kIdsMapped, nullptr, 0, &f) &&
+      // First, while the supervisor writes the id maps: what the setup allocates is charged
+      // to the sandbox (cgroup-join.h).
+      join_cgroups(plan, *cx.cgroup_join, &f) &&
+      await_release(cx, Release::kIdsMapped, &f) &&
       // Still the host's fsuid: clone bind sources and create tmpfs volumes (mounts.h).
       open_mount_sources(plan, &sources, &f) &&
       become_sandbox_user(plan.user, &f) &&
@@ -49,41 +52,35 @@ namespace {
       reopen_console(*cx.tty, &f) &&
       set_hostname_and_loopback(plan, &f) &&
       apply_rlimits(plan, &f) &&
-      // The supervisor moved us into the cgroups meanwhile, and sends the compiled filter.
-      await_release(cx, Release::kCgroupsJoined, &seccomp, sizeof seccomp, &f) &&
+      // In the cgroups since the first step: the namespace's root is the sandbox's cgroup.
       enter_cgroup_namespace(&f) &&
       // Everything that needs a capability is done.
       drop_all_capabilities(&f) &&
       reset_inherited_state(plan, &f) &&
       // Seccomp last: it may refuse what the steps above needed (mount, unshare, capset...).
-      load_seccomp(cx.seccomp_memfd, seccomp, &f) &&
+      load_seccomp(plan, &f) &&
       exec_init(cx, &f);
   (void)ok;  // exec_init only returns on failure
   exit_with_failure(cx, f);
 }
 
-// The supervisor: host-side preparation, clone, the host-side halves of the child's steps,
-// then supervision.
-Report contain(const Plan& plan, int64_t start_ns) {
+// The supervisor: host-side preparation, clone, the host-side half of the child's first
+// step, then supervision. `signals` and `caller` outlive it: the PTY end needs them (pty-end.h).
+Report contain(const Plan& plan, int64_t start_ns, UniqueFd* signals, UniqueFd* caller) {
   Failure f;
   HostTty tty;
-  UniqueFd signals, init_executable, clone_cgroup, seccomp_memfd;
-  UniqueFd caller;
+  UniqueFd init_executable;
   UidLease lease;
-  SeccompCompiler compiler;
+  CgroupJoin cgroup_join;
   bool ready =
       // Before the signals are blocked: its SIGHUP must be discarded, not queued.
       detach_caller_tty(&tty, &f) &&
-      block_forwarded_signals(&signals, &f) &&
-      // The longest step, in a helper process, in parallel with everything up to the
-      // child's last release (seccomp-load.h).
-      create_seccomp_memfd(&seccomp_memfd, &f) &&
-      compiler.start(plan.seccomp_profile, seccomp_memfd.get(), &f) &&
-      watch_caller(&caller, &f) &&
+      block_forwarded_signals(signals, &f) &&
+      watch_caller(caller, &f) &&
       drop_supplementary_groups(&f) &&
       acquire_uid_lease(plan.uid_range_start, plan.uid_range_count, &lease, &f) &&
       open_init_executable(&init_executable, &f) &&
-      open_clone_cgroup(plan, &clone_cgroup, &f);
+      open_cgroup_join(plan, &cgroup_join, &f);
   if (!ready) return launcher_error(f);
 
   ChildContext cx;
@@ -91,24 +88,18 @@ Report contain(const Plan& plan, int64_t start_ns) {
   cx.tty = &tty;
   cx.uid_lease = lease.socket.get();
   cx.init_executable = init_executable.get();
-  cx.seccomp_memfd = seccomp_memfd.get();
+  cx.cgroup_join = &cgroup_join;
   Child child;
-  if (!spawn_child(&cx, clone_cgroup.get(), sandbox_main, &child, &f)) return launcher_error(f);
+  if (!spawn_child(&cx, cgroup_join.clone_dir.get(), sandbox_main, &child, &f)) return launcher_error(f);
   const pid_t init_pid = child.pid;
-  const bool joined_by_clone = clone_cgroup.valid();
-  clone_cgroup.reset();
-  SeccompProgram seccomp;
+  cgroup_join = CgroupJoin();  // the child has its own copies
   bool released =
       write_id_maps(child.pid, plan.user, lease.uid, &f) &&
       lend_caller_tty(tty, lease.uid, &f) &&
-      release_child(child, Release::kIdsMapped, nullptr, 0, &f) &&
-      // While the child builds its root: cgroup.procs writes are slow on v1 (FIELD-NOTES).
-      (joined_by_clone || join_cgroups(child.pid, plan, &f)) &&
-      compiler.finish(&seccomp, &f) &&
-      release_child(child, Release::kCgroupsJoined, &seccomp, sizeof seccomp, &f);
+      release_child(child, Release::kIdsMapped, &f);
   Report report;
   if (released) {
-    report = supervise(plan, &child, signals.get(), caller.get(), start_ns);
+    report = supervise(plan, &child, signals->get(), caller->get(), start_ns);
   } else {
     kill_child(&child);
     report = launcher_error(f);
@@ -129,9 +120,10 @@ int main() {
   Plan plan;
   Failure failure;
   std::string text;
+  UniqueFd signals, caller;
   Report report = take_plan_from_env(&text, &failure) &&
                           parse_plan(text, insecure != nullptr && strcmp(insecure, "1") == 0, &plan, &failure)
-                      ? contain(plan, start_ns)
+                      ? contain(plan, start_ns, &signals, &caller)
                       : launcher_error(failure);
   report.wall_ms = static_cast<double>(monotonic_ns() - start_ns) / 1e6;
   if (report.error) print_failure(*report.error);
@@ -144,5 +136,7 @@ int main() {
       return static_cast<int>(Step::kSupervisor);
     }
   }
+  // After the report: in PTY mode, the end marker, then the caller's release (pty-end.h).
+  if (report.reason != Reason::kCallerGone) announce_pty_end(plan, signals.get(), caller.get());
   return report.status;
 }

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
-
-#include "common/seccomp-policy.h"
 
 namespace sandgate::launcher {
 namespace {
@@ -85,6 +85,31 @@ bool is_clean_relative(std::string_view p) {
 bool is_clean_absolute(std::string_view p, bool allow_root) {
   if (p == "/") return allow_root;
   return p.size() > 1 && p[0] == '/' && is_clean_relative(p.substr(1));
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// A struct sock_filter array written as lowercase hex, two digits per byte in memory order
+// (the environment cannot carry the NUL bytes of the raw program).
+bool parse_program(std::string_view hex, std::vector<sock_filter>* out) {
+  if (hex.size() % 2 != 0) return false;
+  std::string bytes(hex.size() / 2, '\0');
+  for (size_t i = 0; i < bytes.size(); i++) {
+    int high = hex_digit(hex[2 * i]), low = hex_digit(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return false;
+    bytes[i] = static_cast<char>(high << 4 | low);
+  }
+  if (bytes.empty() || bytes.size() % sizeof(sock_filter) != 0 ||
+      bytes.size() / sizeof(sock_filter) > BPF_MAXINSNS) {
+    return false;
+  }
+  out->resize(bytes.size() / sizeof(sock_filter));
+  memcpy(out->data(), bytes.data(), bytes.size());
+  return true;
 }
 
 // proc_mask / proc_readonly name a path under /proc; both "/proc/kcore" and "kcore" are
@@ -311,8 +336,13 @@ class Decoder {
         if (insecure_test_) return true;
         return bad(std::string("profile `none` needs ") + kInsecureTestEnvVar + "=1 (tests only)");
       }
-      if (!is_known_seccomp_profile(p.seccomp_profile)) return bad("unknown profile");
-      return true;
+      return p.seccomp_profile == "default" ? true : bad("unknown profile");
+    }
+    if (key_ == "seccomp_bpf") {
+      if (!want_fields(1) || !once(&seen_.seccomp_bpf)) return false;
+      if (parse_program(f[0], &p.seccomp_program)) return true;
+      return bad("must be lowercase hex of 1 to " + std::to_string(BPF_MAXINSNS) + " struct sock_filter (" +
+                 std::to_string(sizeof(sock_filter)) + " bytes each)");
     }
     if (key_ == "time_limit_ms") {
       if (!want_fields(1) || !once(&seen_.time_limit_ms)) return false;
@@ -327,6 +357,13 @@ class Decoder {
       size_t eq = f[0].find('=');
       if (eq == 0 || eq == std::string_view::npos) return bad("must be K=V with a non-empty K");
       p.env.emplace_back(f[0]);
+      return true;
+    }
+    if (key_ == "pty_end_marker") {
+      if (!want_fields(1) || !once(&seen_.pty_end_marker)) return false;
+      if (f[0].size() != 32 || !std::all_of(f[0].begin(), f[0].end(), [](char c) { return hex_digit(c) >= 0; }))
+        return bad("must be 32 lowercase hex digits (a 128-bit nonce)");
+      p.pty_end_nonce = std::string(f[0]);
       return true;
     }
     if (key_ == "argv") {
@@ -350,6 +387,13 @@ class Decoder {
     for (const auto& [present, name] : required) {
       if (!present) return error(std::string("missing record `") + name + "`");
     }
+    // The program and the profile name come together, or not at all (`none`).
+    if (plan_->seccomp_profile == "none" && seen_.seccomp_bpf) {
+      return error("record `seccomp_bpf` with seccomp profile `none`");
+    }
+    if (plan_->seccomp_profile != "none" && !seen_.seccomp_bpf) {
+      return error("missing record `seccomp_bpf`: the program of seccomp profile `" + plan_->seccomp_profile + "`");
+    }
     return true;
   }
 
@@ -364,7 +408,8 @@ class Decoder {
   struct {
     bool version = false, report_path = false, hostname = false, uid_range = false,
          user = false, root_tmpfs = false, devpts_max = false, network = false,
-         seccomp = false, time_limit_ms = false, cwd = false;
+         seccomp = false, seccomp_bpf = false, time_limit_ms = false, cwd = false,
+         pty_end_marker = false;
   } seen_;
 };
 

@@ -3,6 +3,7 @@
 // (absolute, no "." or ".." or empty components) so that later steps can trust them.
 #pragma once
 
+#include <linux/filter.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -70,11 +71,17 @@ struct Plan {
   std::vector<Rlimit> rlimits;
   std::vector<std::string> cgroups;
   std::string seccomp_profile;  // "default", or "none" (tests only, see plan.cc)
+  // The profile's program (record `seccomp_bpf`), as seccomp_export_bpf(3) wrote it for the
+  // caller; empty for `none`.
+  std::vector<sock_filter> seccomp_program;
   uint64_t time_limit_ms = 0;   // 0 = none
   std::string cwd;
   std::vector<std::string> env;
   std::vector<std::string> argv;
   std::optional<std::string> report_path;
+  // PTY mode (record `pty_end_marker`): 32 lowercase hex digits, the caller's nonce for the
+  // end marker written after the sandbox ended (pty-end.h).
+  std::optional<std::string> pty_end_nonce;
 };
 
 // Decodes and validates `text`. `insecure_test` is whether SANDGATE_INSECURE_TEST=1 was set

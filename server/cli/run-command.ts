@@ -131,9 +131,18 @@ async function runOnTerminal(runner: SandboxRunner, spec: SandboxSpec, signals: 
       sandbox.resume();
     });
   });
-  const onInput = (data: Buffer): void => sandbox.write(data);
+  // Bounded input: no more of our stdin is read until the PTY has taken the last chunk.
+  let reading = true;
+  const onInput = (data: Buffer): void => {
+    stdin.pause();
+    void sandbox.write(data).then(() => {
+      if (reading) stdin.resume();
+    });
+  };
   // Piped input ends: ^D, so that a program reading the terminal in canonical mode sees EOF.
-  const onInputEnd = (): void => sandbox.write('\x04');
+  const onInputEnd = (): void => {
+    void sandbox.write('\x04');
+  };
   const onResize = (): void => sandbox.resize(stdout.columns, stdout.rows);
   // Saved before raw mode, so that restoring it gives the terminal back as it was.
   const restoreOutput = stdout.isTTY ? passOutputUntranslated() : undefined;
@@ -145,6 +154,7 @@ async function runOnTerminal(runner: SandboxRunner, spec: SandboxSpec, signals: 
   try {
     return await sandbox.result;
   } finally {
+    reading = false;
     output.dispose();
     stdin.off('data', onInput);
     stdin.off('end', onInputEnd);

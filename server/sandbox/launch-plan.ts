@@ -28,6 +28,17 @@ export interface LaunchContext {
   readonly cgroupDirs: readonly string[];
   /** Where the launcher writes its JSON report (absolute host path); none when absent. */
   readonly reportPath?: string;
+  /**
+   * The compiled filter of each seccomp profile: struct sock_filter[] (8 bytes each), as
+   * nativeAddon().seccompFilter(profile, 'bpf') returns it. Compiled once per process, not
+   * per sandbox (libseccomp needs about 2 ms for it); the launcher loads these bytes.
+   */
+  readonly seccompPrograms: Readonly<Record<SeccompProfile, Uint8Array>>;
+  /**
+   * PTY sandboxes only: the nonce of the end marker the launcher writes after the sandbox's
+   * last output byte (32 lowercase hex digits, 128 random bits per spawn: pty-end-marker.ts).
+   */
+  readonly ptyEndNonce?: string;
 }
 
 /** Plan format version (the `version` record). */
@@ -35,6 +46,10 @@ export const LAUNCH_PLAN_VERSION = 1;
 
 /** uid_t is 32 bits and (uid_t)-1 means "no change" to setresuid(2): leases stay below it. */
 const UID_LIMIT = 2 ** 32 - 1;
+
+/** sizeof(struct sock_filter), and BPF_MAXINSNS (linux/bpf_common.h): the kernel's bounds. */
+const SOCK_FILTER_BYTES = 8;
+const BPF_MAX_INSTRUCTIONS = 4096;
 
 /** Every record key of the contract, in the order the encoder writes them. */
 export type PlanKey =
@@ -54,10 +69,12 @@ export type PlanKey =
   | 'cgroup'
   | 'network'
   | 'seccomp'
+  | 'seccomp_bpf'
   | 'time_limit_ms'
   | 'cwd'
   | 'env'
   | 'argv'
+  | 'pty_end_marker'
   | 'report_path';
 
 export interface PlanRecord {
@@ -109,7 +126,20 @@ function checkContext(context: LaunchContext): void {
     );
   }
   context.cgroupDirs.forEach((dir, index) => parseAbsolutePath(dir, `context.cgroupDirs[${index}]`));
+  for (const [profile, program] of Object.entries(context.seccompPrograms)) {
+    const instructions = program.byteLength / SOCK_FILTER_BYTES;
+    if (!Number.isInteger(instructions) || instructions < 1 || instructions > BPF_MAX_INSTRUCTIONS) {
+      throw new SandgateError(
+        'SG_SPEC_INVALID',
+        `context.seccompPrograms.${profile} must be 1 to ${BPF_MAX_INSTRUCTIONS} instructions of ${SOCK_FILTER_BYTES} bytes, got ${program.byteLength} bytes`,
+        { field: `context.seccompPrograms.${profile}` },
+      );
+    }
+  }
   if (context.reportPath !== undefined) parseAbsolutePath(context.reportPath, 'context.reportPath');
+  if (context.ptyEndNonce !== undefined && !/^[0-9a-f]{32}$/.test(context.ptyEndNonce)) {
+    throw new SandgateError('SG_SPEC_INVALID', 'context.ptyEndNonce must be 32 lowercase hex digits (128 bits)', { field: 'context.ptyEndNonce' });
+  }
 }
 
 /** The plan as records, in the contract's order. Deterministic: env is sorted by name. */
@@ -145,6 +175,8 @@ export function launchPlanRecords(spec: SandboxSpec, context: LaunchContext): re
   for (const dir of context.cgroupDirs) add('cgroup', dir);
   add('network', networkField(spec.network));
   add('seccomp', seccompField(spec.seccomp));
+  // Hex: the environment cannot carry the program's NUL bytes.
+  add('seccomp_bpf', Buffer.from(context.seccompPrograms[spec.seccomp]).toString('hex'));
   add('time_limit_ms', decimal(limits.timeLimitMs, 'limits.timeLimitMs'));
   add('cwd', spec.cwd);
   // Sorted by UTF-16 code units, which for [A-Za-z0-9_] names is byte order: the same spec
@@ -152,6 +184,7 @@ export function launchPlanRecords(spec: SandboxSpec, context: LaunchContext): re
   const names = Object.keys(spec.env).sort();
   for (const name of names) add('env', `${name}=${spec.env[name] ?? ''}`);
   for (const arg of spec.argv) add('argv', arg);
+  if (context.ptyEndNonce !== undefined) add('pty_end_marker', context.ptyEndNonce);
   if (context.reportPath !== undefined) add('report_path', context.reportPath);
   return records;
 }

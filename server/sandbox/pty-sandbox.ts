@@ -1,15 +1,22 @@
 import type { IPty } from 'node-pty';
 
 import { signalName } from './launcher-report.js';
+import { PTY_END_RELEASE_SIGNAL, PtyEndScanner, ptyEndMarker } from './pty-end-marker.js';
+import { PtyInput, ptyMasterOf, type PtyWriteOutcome } from './pty-input.js';
 import { SandboxProcess, type LauncherExit, type LauncherHandle, type SandboxProcessOptions, type SandboxResources } from './sandbox-process.js';
 
 /**
  * A sandbox on a PTY (node-pty): `sandgate run --tty` now, the gateway's terminal sessions
  * next. Output is bytes (node-pty with `encoding: null`), never decoded here.
  *
- * Backpressure: pause() stops reading the PTY master; the kernel's PTY buffer fills and the
- * sandbox's writes block — real flow control, as node-pty documents it. Input bounding is
- * the session's (write() passes bytes on as given).
+ * Backpressure both ways: pause() stops reading the PTY master; the kernel's PTY buffer fills
+ * and the sandbox's writes block — real flow control, as node-pty documents it. write()
+ * resolves once the kernel took the bytes (pty-input.ts), so a caller that waits for it holds
+ * no more than one write when the program does not read its terminal.
+ *
+ * End of output: the launcher writes an end marker after the sandbox's last byte and waits;
+ * the marker is stripped here, the output has ended there, and the launcher is released
+ * (pty-end-marker.ts). So the tail is never lost to node-pty closing a paused master.
  */
 
 export interface Disposable {
@@ -31,31 +38,47 @@ export function ptyLauncher(term: IPty): LauncherHandle {
 }
 
 export class PtySandbox extends SandboxProcess {
-  private readonly dataListeners = new Set<(data: Buffer) => void>();
+  readonly #term: IPty;
+  readonly #input: PtyInput;
+  readonly #scanner: PtyEndScanner | undefined;
+  readonly #dataListeners = new Set<(data: Buffer) => void>();
+  #outputEnded = false;
 
-  constructor(
-    private readonly term: IPty,
-    launcher: LauncherHandle,
-    resources: SandboxResources,
-    options: SandboxProcessOptions,
-  ) {
+  /** `endNonce`: the plan's `pty_end_marker` (pty-end-marker.ts); without it the output ends with node-pty's exit. */
+  constructor(term: IPty, launcher: LauncherHandle, resources: SandboxResources, options: SandboxProcessOptions, endNonce?: string) {
     super(launcher, resources, options);
+    this.#term = term;
+    try {
+      this.#input = new PtyInput(ptyMasterOf(term));
+    } catch (error) {
+      term.kill('SIGKILL'); // its init dies with it (PR_SET_PDEATHSIG); the result collects the rest
+      throw error;
+    }
+    this.#scanner = endNonce === undefined ? undefined : new PtyEndScanner(ptyEndMarker(endNonce));
     // With `encoding: null` node-pty emits Buffers; its typings say string, so accept both.
-    term.onData((data: string | Buffer) => {
-      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      for (const listener of this.dataListeners) listener(bytes);
+    term.onData((data: string | Buffer) => this.#onOutput(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+    // node-pty reports the exit after the master's last read (lib/unixTerminal.js, onexit), and
+    // this listener runs before `result` settles: whatever was held back is output after all.
+    term.onExit(() => {
+      const held = this.#scanner?.flush();
+      if (held !== undefined && !this.#outputEnded) this.#emit(held);
+      this.#endOutput();
     });
   }
 
-  /** Output of the terminal, as bytes. Subscribe right after spawning: nothing is buffered. */
+  /** Output of the terminal, as bytes, up to the end marker. Subscribe right after spawning: nothing is buffered. */
   onData(listener: (data: Buffer) => void): Disposable {
-    this.dataListeners.add(listener);
-    return { dispose: () => this.dataListeners.delete(listener) };
+    this.#dataListeners.add(listener);
+    return { dispose: () => this.#dataListeners.delete(listener) };
   }
 
-  /** Input to the terminal (keys, pasted text), as bytes. Dropped once the sandbox ended. */
-  write(data: Buffer | string): void {
-    if (this.isRunning) this.term.write(data);
+  /**
+   * Input to the terminal (keys, pasted text), as bytes. Resolves 'written' once the kernel
+   * took all of it (pty-input.ts), 'dropped' when the sandbox's output ended first.
+   */
+  write(data: Buffer | string): Promise<PtyWriteOutcome> {
+    if (!this.isRunning || this.#outputEnded) return Promise.resolve('dropped');
+    return this.#input.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
   }
 
   /**
@@ -68,15 +91,39 @@ export class PtySandbox extends SandboxProcess {
         throw new RangeError(`${name} must be a whole number from ${PTY_SIZE_BOUNDS.minCells} to ${PTY_SIZE_BOUNDS.maxCells}, got ${value}`);
       }
     }
-    if (this.isRunning) this.term.resize(cols, rows);
+    if (this.isRunning) this.#term.resize(cols, rows);
   }
 
-  /** Stops reading output: the sandbox blocks once the kernel's PTY buffer is full. */
+  /**
+   * Stops reading output: the sandbox blocks once the kernel's PTY buffer is full. A no-op
+   * once the end marker was read: the master is read on to the EIO of the launcher's exit.
+   */
   pause(): void {
-    this.term.pause();
+    if (!this.#outputEnded) this.#term.pause();
   }
 
   resume(): void {
-    this.term.resume();
+    this.#term.resume();
+  }
+
+  #onOutput(bytes: Buffer): void {
+    // After the marker: the echo of input typed meanwhile, not the sandbox's output.
+    if (this.#outputEnded) return;
+    const scanned = this.#scanner === undefined ? { data: bytes, ended: false } : this.#scanner.push(bytes);
+    this.#emit(scanned.data);
+    if (!scanned.ended) return;
+    this.#endOutput();
+    this.#term.resume();
+    this.signal(PTY_END_RELEASE_SIGNAL);
+  }
+
+  #emit(data: Buffer): void {
+    if (data.byteLength === 0) return;
+    for (const listener of this.#dataListeners) listener(data);
+  }
+
+  #endOutput(): void {
+    this.#outputEnded = true;
+    this.#input.close();
   }
 }

@@ -9,8 +9,10 @@ import { newSandboxCgroupName, readProcessIdentity, type ProcessIdentity } from 
 import { reapStaleSandboxCgroups, type ReapOutcome } from './cgroup/cgroup-reaper.js';
 import { encodeLaunchPlan } from './launch-plan.js';
 import { locateLauncherBinaries, type LauncherBinaries } from './launcher-binary.js';
+import { nativeAddon } from './native-addon.js';
+import { newPtyEndNonce } from './pty-end-marker.js';
 import { PtySandbox, ptyLauncher } from './pty-sandbox.js';
-import type { SandboxSpec } from './sandbox-spec.js';
+import type { SandboxSpec, SeccompProfile } from './sandbox-spec.js';
 import { PipedSandbox, childProcessLauncher, type SandboxProcessOptions, type SandboxResources } from './sandbox-process.js';
 
 /**
@@ -19,6 +21,11 @@ import { PipedSandbox, childProcessLauncher, type SandboxProcessOptions, type Sa
  * variable (nothing of process.env reaches it) — on pipes / inherited stdio (PipedSandbox) or
  * on a PTY (PtySandbox). Each returned sandbox owns those resources and releases them itself
  * when it ends (sandbox-process.ts).
+ *
+ * Everything a spawn needs that does not depend on the spec is done once, in open(): the
+ * seccomp filter is compiled there (the launcher only loads it), the launcher located, the
+ * cgroup layout read. What remains per spawn is the plan, the cgroup (a few synchronous
+ * cgroupfs calls, see cgroup-fs.ts) and the spawn itself.
  *
  * The report is a file directly in the report directory, named after the sandbox's cgroup
  * (64 random bits), not a directory of ours: when its caller dies (a SIGKILLed CLI or
@@ -50,6 +57,8 @@ export interface SandboxRunnerOptions {
   readonly cgroupDriver?: CgroupDriver;
   /** Default: build/Release of the sandgate package (locateLauncherBinaries()). */
   readonly binaries?: LauncherBinaries;
+  /** Default: each profile compiled by the addon (nativeAddon().seccompFilter(profile, 'bpf')). */
+  readonly seccompPrograms?: Readonly<Record<SeccompProfile, Uint8Array>>;
 }
 
 export interface PipedSpawnOptions {
@@ -98,6 +107,7 @@ export class SandboxRunner {
       readonly uidRange: { readonly start: number; readonly count: number };
       readonly reportDir: string;
       readonly killGraceMs: number;
+      readonly seccompPrograms: Readonly<Record<SeccompProfile, Uint8Array>>;
     },
   ) {}
 
@@ -111,6 +121,7 @@ export class SandboxRunner {
       uidRange: options.uidRange ?? { start: SANDBOX_RUNNER_DEFAULTS.uidRangeStart, count: SANDBOX_RUNNER_DEFAULTS.uidRangeCount },
       reportDir: options.reportDir ?? os.tmpdir(),
       killGraceMs: options.killGraceMs ?? SANDBOX_RUNNER_DEFAULTS.killGraceMs,
+      seccompPrograms: options.seccompPrograms ?? { default: nativeAddon().seccompFilter('default', 'bpf') },
     });
   }
 
@@ -152,7 +163,9 @@ export class SandboxRunner {
     const pty = await import('node-pty').catch((error: unknown) => {
       throw new SandgateError('SG_NATIVE_LOAD', `node-pty could not be loaded: ${error instanceof Error ? error.message : String(error)}`, {}, { cause: error });
     });
-    const prepared = await this.prepare(spec);
+    // The end of its output is marked in band (pty-end-marker.ts).
+    const ptyEndNonce = newPtyEndNonce();
+    const prepared = await this.prepare(spec, ptyEndNonce);
     try {
       const spawnedAt = performance.now();
       // node-pty adds TERM (from `name`) and PWD to this environment; the launcher passes
@@ -165,7 +178,7 @@ export class SandboxRunner {
         env: { SANDGATE_LAUNCH_PLAN: prepared.plan },
         encoding: null,
       });
-      return new PtySandbox(term, ptyLauncher(term), prepared.resources, this.processOptions(spawnedAt));
+      return new PtySandbox(term, ptyLauncher(term), prepared.resources, this.processOptions(spawnedAt), ptyEndNonce);
     } catch (error) {
       throw await this.abandon(prepared.resources, error);
     }
@@ -179,10 +192,16 @@ export class SandboxRunner {
    * Plan, then cgroup: the plan is encoded (and may be refused as too large) before any
    * cgroup exists; its cgroup directories are known from the name alone.
    */
-  private async prepare(spec: SandboxSpec): Promise<Prepared> {
+  private async prepare(spec: SandboxSpec, ptyEndNonce?: string): Promise<Prepared> {
     const name = newSandboxCgroupName(this.owner);
     const reportPath = this.reportPathOf(name);
-    const plan = encodeLaunchPlan(spec, { uidRange: this.settings.uidRange, cgroupDirs: this.cgroups.open(name).dirs, reportPath });
+    const plan = encodeLaunchPlan(spec, {
+      uidRange: this.settings.uidRange,
+      cgroupDirs: this.cgroups.open(name).dirs,
+      reportPath,
+      seccompPrograms: this.settings.seccompPrograms,
+      ptyEndNonce,
+    });
     const cgroup = await this.cgroups.create(name, spec.limits); // removes itself if it fails
     return { plan, resources: { cgroup, reportPath } };
   }

@@ -8,13 +8,13 @@ import { killSandbox, type SessionSource, type SourceEvents } from './session-so
  * A pty session's sandbox: one merged output stream (channel stdout), input typed into the
  * terminal, window size changes.
  *
- * End of output: node-pty emits its exit only after the PTY's read side closed (EIO, when the
- * last process holding the terminal is gone; node-pty lib/unixTerminal.js `onexit`), so every
- * output byte has been delivered when the sandbox's `result` settles: that is the end of output.
+ * End of output: the sandbox strips the launcher's end marker and delivers every byte before
+ * it, however long the output was paused, before its `result` settles (pty-end-marker.ts):
+ * that is the end of output.
  *
- * Input: node-pty queues writes and retries EAGAIN itself (CustomWriteStream) without telling
- * when a write completed, so `write` resolves once the bytes are in node-pty's queue. The
- * session's stdin window still bounds what a client can have in flight per stdin-ack.
+ * Input: `write` resolves once the kernel took the bytes into the terminal's input queue
+ * (pty-input.ts), so a stdin-ack means the terminal has them, and a program that never reads
+ * holds the stdin pump: what the gateway holds stays within the client's stdin window.
  *
  * Pausing stops reading the master; keystrokes are written to it independently, so Ctrl-C
  * reaches the line discipline (and, with ISIG, the foreground job) even while output is held.
@@ -48,10 +48,10 @@ export class PtySource implements SessionSource {
     this.#sandbox.resume();
   }
 
-  write(bytes: Uint8Array): Promise<void> {
-    // node-pty copies what it is given (Buffer.from), so a view is enough here.
-    this.#sandbox.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    return Promise.resolve();
+  async write(bytes: Uint8Array): Promise<void> {
+    // The PTY input copies what it is given, so a view is enough here. A write dropped because
+    // the sandbox's output ended is done with, as for a pipe without a reader.
+    await this.#sandbox.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
   closeInput(): void {
@@ -72,7 +72,7 @@ export class PtySource implements SessionSource {
 
   async dispose(): Promise<SandboxResult> {
     this.#stopListening();
-    // A paused stream would hold back the EIO that lets node-pty report the exit sooner.
+    // A paused stream would hold back the end marker, and the EIO that lets node-pty report the exit sooner.
     this.resume();
     await killSandbox(this.#sandbox);
     return this.result;

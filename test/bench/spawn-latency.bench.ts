@@ -8,15 +8,20 @@
  *                        Clean-up (cgroup removal) happens after the first byte and is awaited
  *                        outside the measurement, before the next run.
  *   sandgate, pty        the same through SandboxRunner.spawnPty (node-pty), as a terminal
- *                        session starts.
+ *                        session starts. node-pty forks Node too (forkpty), like spawn().
  *   launcher, cgroup made  the same launch plan and launcher, its cgroup created beforehand:
  *                        what remains when cgroup creation is taken off the critical path
- *                        (the launcher still migrates the child into it, FIELD-NOTES: v1
- *                        cgroup.procs migration has a heavy p99). The creation it skipped is
- *                        timed on its own too: row `cgroup create + limits`.
+ *                        (the child still joins it: native/launcher/cgroup-join.h). The
+ *                        creation it skipped is timed on its own too: row `cgroup create +
+ *                        limits`.
  *   launcher, no cgroup  the plan without `cgroup` records: namespaces and mounts only.
- *   bwrap                bubblewrap 0.8 with every namespace and a /usr-only root.
+ *   bwrap                bubblewrap 0.8 with every namespace and a /usr-only root. Its echo
+ *                        runs without LANG; sandgate's gets the default env (LANG=C.UTF-8),
+ *                        whose locale files cost echo about 0.1-0.2 ms more.
  *   plain                child_process.spawn('/bin/echo', ['x']).
+ *   spawn() call         how long child_process.spawn() blocks the event loop in the plain
+ *                        path: libuv forks this whole Node process and waits for the exec.
+ *                        Every row but `cgroup create + limits` pays it.
  *
  * Not a test: it checks only that each run printed `x`. Usage:
  *   node dist/test/bench/spawn-latency.bench.js [--runs N] [--warmup N]
@@ -29,6 +34,7 @@ import { parseArgs } from 'node:util';
 
 import { newSandboxCgroupName, readProcessIdentity, type ProcessIdentity } from '../../server/sandbox/cgroup/cgroup-layout.js';
 import { encodeLaunchPlan } from '../../server/sandbox/launch-plan.js';
+import { nativeAddon } from '../../server/sandbox/native-addon.js';
 import { SANDBOX_RUNNER_DEFAULTS, SandboxRunner } from '../../server/sandbox/sandbox-runner.js';
 import { parseSandboxSpec } from '../../server/sandbox/spec-validation.js';
 import type { SandboxSpec } from '../../server/sandbox/sandbox-spec.js';
@@ -40,6 +46,8 @@ const DEFAULT_WARMUP_RUNS = 10;
 const RUN_TIMEOUT_MS = 10_000;
 /** The row of the runner driver's cgroup creation alone (mkdir in each hierarchy, limits). */
 const CGROUP_CREATE_ROW = 'cgroup create + limits';
+/** The row of the blocking child_process.spawn() call alone (in the plain path). */
+const SPAWN_CALL_ROW = 'spawn() call';
 
 /** The spec as a session hands it over, parsed (validated) inside each timed run. */
 const SPEC_INPUT = Object.freeze({ argv: ['/bin/echo', 'x'] });
@@ -86,11 +94,15 @@ function firstBytePath(name: string, firstByteMs: () => Promise<number>): Path {
   return { name, once: async (record) => record(name, await firstByteMs()) };
 }
 
-/** Times a child_process child from the spawn call to its first stdout byte; checks output and exit. */
-function timeChild(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+/**
+ * Times a child_process child from the spawn call to its first stdout byte; checks output and
+ * exit. `onSpawnReturned` gets how long the spawn() call itself blocked, ms.
+ */
+function timeChild(file: string, args: readonly string[], env: NodeJS.ProcessEnv, onSpawnReturned?: (ms: number) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
     const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawnReturned?.(performance.now() - startedAt);
     let firstByteMs: number | undefined;
     let stdout = '';
     let stderr = '';
@@ -184,12 +196,13 @@ function sandgatePtyPath(runner: SandboxRunner): Path {
 /** The launcher spawned directly with a plan, as the runner would, minus the runner's own steps. */
 function launcherPath(runner: SandboxRunner, spec: SandboxSpec, owner: ProcessIdentity, withCgroup: boolean): Path {
   const uidRange = { start: SANDBOX_RUNNER_DEFAULTS.uidRangeStart, count: SANDBOX_RUNNER_DEFAULTS.uidRangeCount };
+  const seccompPrograms = { default: nativeAddon().seccompFilter('default', 'bpf') };
   const name = withCgroup ? 'launcher, cgroup made' : 'launcher, no cgroup';
   return {
     name,
     async once(record) {
       if (!withCgroup) {
-        const plan = encodeLaunchPlan(spec, { uidRange, cgroupDirs: [] });
+        const plan = encodeLaunchPlan(spec, { uidRange, cgroupDirs: [], seccompPrograms });
         record(name, await timeChild(runner.binaries.launcher, [], { SANDGATE_LAUNCH_PLAN: plan }));
         return;
       }
@@ -198,7 +211,7 @@ function launcherPath(runner: SandboxRunner, spec: SandboxSpec, owner: ProcessId
       const cgroup = await runner.cgroups.create(newSandboxCgroupName(owner), spec.limits);
       record(CGROUP_CREATE_ROW, performance.now() - createdAt);
       try {
-        const plan = encodeLaunchPlan(spec, { uidRange, cgroupDirs: cgroup.dirs });
+        const plan = encodeLaunchPlan(spec, { uidRange, cgroupDirs: cgroup.dirs, seccompPrograms });
         record(name, await timeChild(runner.binaries.launcher, [], { SANDGATE_LAUNCH_PLAN: plan }));
       } finally {
         await cgroup.killAll();
@@ -232,9 +245,12 @@ async function main(): Promise<void> {
     launcherPath(runner, spec, owner, true),
     launcherPath(runner, spec, owner, false),
     firstBytePath('bwrap', () => timeChild('/usr/bin/bwrap', BWRAP_ARGS, {})),
-    firstBytePath('plain', () => timeChild('/bin/echo', ['x'], {})),
+    {
+      name: 'plain',
+      once: async (record) => record('plain', await timeChild('/bin/echo', ['x'], {}, (ms) => record(SPAWN_CALL_ROW, ms))),
+    },
   ];
-  const rows = [...paths.map((p) => p.name), CGROUP_CREATE_ROW];
+  const rows = [...paths.map((p) => p.name), CGROUP_CREATE_ROW, SPAWN_CALL_ROW];
   const samples = new Map<string, number[]>(rows.map((name) => [name, []]));
   try {
     for (let round = 0; round < options.warmupRuns + options.runs; round += 1) {

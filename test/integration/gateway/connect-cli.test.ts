@@ -30,6 +30,8 @@ function runConnect(args: readonly string[], stdin: Buffer): Promise<CliRun> {
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', reject);
+    // The CLI may exit (e.g. refused) before it read all of stdin: EPIPE there is expected.
+    child.stdin.on('error', () => undefined);
     child.on('close', (status) => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
     child.stdin.end(stdin);
   });

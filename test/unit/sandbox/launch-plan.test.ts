@@ -1,8 +1,9 @@
 /**
  * Behaviour: encodeLaunchPlan writes exactly the record format of
  * docs/internals/launcher-contract.md — byte lengths in UTF-8, records in a fixed order,
- * Docker's /proc masks, nothing secret from the host's /etc — and refuses a plan over
- * SPEC_BOUNDS.planMaxBytes or a field the environment cannot carry.
+ * Docker's /proc masks, nothing secret from the host's /etc, the compiled seccomp filter in
+ * hex — and refuses a plan over SPEC_BOUNDS.planMaxBytes, a field the environment cannot
+ * carry, or a filter the kernel could not load.
  */
 import test from 'ava';
 
@@ -25,13 +26,18 @@ const SMALL_SPEC = parseSandboxSpec({
   ],
 });
 
+// Two struct sock_filter (8 bytes each): BPF_LD|BPF_W|BPF_ABS of the syscall number, then
+// BPF_RET SECCOMP_RET_ALLOW. Bytes as they lie in memory (little-endian fields).
+const PROGRAM = Uint8Array.from([0x20, 0, 0, 0, 0, 0, 0, 0, 0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]);
+
 const CONTEXT: LaunchContext = {
   uidRange: { start: 100000, count: 65536 },
   cgroupDirs: ['/sys/fs/cgroup/memory/sg/s1', '/sys/fs/cgroup/pids/sg/s1'],
   reportPath: '/var/lib/sandgate/s1.json',
+  seccompPrograms: { default: PROGRAM },
 };
 
-const MINIMAL_CONTEXT: LaunchContext = { uidRange: { start: 100000, count: 1 }, cgroupDirs: [] };
+const MINIMAL_CONTEXT: LaunchContext = { uidRange: { start: 100000, count: 1 }, cgroupDirs: [], seccompPrograms: { default: PROGRAM } };
 
 // One record per string, each checked by hand against the contract (lengths in bytes, one
 // newline after every field): any change to the format, the order or the default layout
@@ -66,7 +72,7 @@ const GOLDEN_RECORDS: readonly string[] = [
   'rlimit 8 6 6\nmsgqueue\n262144\n262144\n', 'rlimit 4 1 1\nnice\n0\n0\n', 'rlimit 6 3 3\nnofile\n256\n256\n',
   'rlimit 5 2 2\nnproc\n32\n32\n', 'rlimit 6 1 1\nrtprio\n0\n0\n', 'rlimit 10 4 4\nsigpending\n4096\n4096\n',
   'cgroup 27\n/sys/fs/cgroup/memory/sg/s1\n', 'cgroup 25\n/sys/fs/cgroup/pids/sg/s1\n', 'network 4\nnone\n',
-  'seccomp 7\ndefault\n', 'time_limit_ms 5\n30000\n', 'cwd 10\n/home/user\n', 'env 15\nHOME=/home/user\n',
+  'seccomp 7\ndefault\n', 'seccomp_bpf 32\n2000000000000000060000000000ff7f\n', 'time_limit_ms 5\n30000\n', 'cwd 10\n/home/user\n', 'env 15\nHOME=/home/user\n',
   'env 18\nPATH=/usr/bin:/bin\n', 'argv 9\n/bin/echo\n', 'argv 10\nhéllo ✓\n',
   'report_path 25\n/var/lib/sandgate/s1.json\n',
 ];
@@ -74,8 +80,8 @@ const GOLDEN_RECORDS: readonly string[] = [
 /** Field count of each key (launcher-contract.md, "Launch plan" table). */
 const FIELD_COUNTS: Record<PlanKey, number> = {
   version: 1, hostname: 1, uid_range: 2, user: 4, root_tmpfs: 1, system_path: 1, etc_file: 3, tmpfs: 4, bind: 3,
-  devpts_max: 1, proc_mask: 1, proc_readonly: 1, rlimit: 3, cgroup: 1, network: 1, seccomp: 1, time_limit_ms: 1,
-  cwd: 1, env: 1, argv: 1, report_path: 1,
+  devpts_max: 1, proc_mask: 1, proc_readonly: 1, rlimit: 3, cgroup: 1, network: 1, seccomp: 1, seccomp_bpf: 1, time_limit_ms: 1,
+  cwd: 1, env: 1, argv: 1, pty_end_marker: 1, report_path: 1,
 };
 const KEY_ORDER = Object.keys(FIELD_COUNTS);
 const FIELD_COUNT_OF = new Map<string, number>(Object.entries(FIELD_COUNTS));
@@ -124,7 +130,7 @@ test('every record has the field count of the contract, in the contract order, v
     lastIndex = index;
     t.is(FIELD_COUNT_OF.get(record.key), record.fields.length, record.key);
   }
-  for (const key of ['version', 'hostname', 'uid_range', 'user', 'root_tmpfs', 'devpts_max', 'network', 'seccomp', 'time_limit_ms', 'cwd']) {
+  for (const key of ['version', 'hostname', 'uid_range', 'user', 'root_tmpfs', 'devpts_max', 'network', 'seccomp', 'seccomp_bpf', 'time_limit_ms', 'cwd']) {
     t.is(records.filter((record) => record.key === key).length, 1, `${key} exactly once`);
   }
 });
@@ -229,6 +235,9 @@ const BAD_INPUTS: ReadonlyArray<readonly [string, SandboxSpec, LaunchContext, st
   ['a uid range reaching (uid_t)-1', SMALL_SPEC, { ...CONTEXT, uidRange: { start: 2 ** 32 - 10, count: 10 } }, 'context.uidRange'],
   ['a relative cgroup dir', SMALL_SPEC, { ...CONTEXT, cgroupDirs: ['sg/s1'] }, 'context.cgroupDirs[0]'],
   ['a report path with ..', SMALL_SPEC, { ...CONTEXT, reportPath: '/var/lib/../../etc/passwd' }, 'context.reportPath'],
+  ['an empty seccomp program', SMALL_SPEC, { ...CONTEXT, seccompPrograms: { default: new Uint8Array(0) } }, 'context.seccompPrograms.default'],
+  ['a seccomp program cut inside an instruction', SMALL_SPEC, { ...CONTEXT, seccompPrograms: { default: PROGRAM.subarray(0, 12) } }, 'context.seccompPrograms.default'],
+  ['a seccomp program longer than BPF_MAXINSNS', SMALL_SPEC, { ...CONTEXT, seccompPrograms: { default: new Uint8Array(4097 * 8) } }, 'context.seccompPrograms.default'],
 ];
 
 for (const [title, spec, context, field] of BAD_INPUTS) {
@@ -238,3 +247,15 @@ for (const [title, spec, context, field] of BAD_INPUTS) {
     t.is(isSandgateError(error) ? error.details['field'] : undefined, field);
   });
 }
+
+test('a PTY spawn\'s end nonce is one pty_end_marker record, just before report_path; a nonce that is not 32 lowercase hex digits is refused', (t) => {
+  const nonce = '0123456789abcdef0123456789abcdef';
+  const plan = encodeLaunchPlan(SMALL_SPEC, { ...CONTEXT, ptyEndNonce: nonce });
+  t.true(plan.endsWith(`pty_end_marker 32\n${nonce}\nreport_path 25\n/var/lib/sandgate/s1.json\n`));
+  t.deepEqual(fieldsOf(decodeLaunchPlan(plan), 'pty_end_marker'), [[nonce]]);
+  t.deepEqual(fieldsOf(decodedPlan(), 'pty_end_marker'), [], 'none without a nonce (pipes)');
+  for (const bad of ['0123456789ABCDEF0123456789abcdef', 'abc', `${nonce}0`]) {
+    const error = t.throws(() => encodeLaunchPlan(SMALL_SPEC, { ...CONTEXT, ptyEndNonce: bad }));
+    t.true(isSandgateError(error, 'SG_SPEC_INVALID'), String(error));
+  }
+});
