@@ -33,3 +33,40 @@ export function bytes(random: () => number, length: number): Uint8Array {
   for (let i = 0; i < length; i += 1) out[i] = Math.floor(random() * 256);
   return out;
 }
+
+/**
+ * The same generator as an object, for property tests that draw many kinds of values; the
+ * seed is kept so a failure can name it.
+ */
+export class SeededRandom {
+  readonly next: () => number;
+
+  constructor(readonly seed: number) {
+    this.next = mulberry32(seed);
+  }
+
+  /** An integer in 0..below-1. */
+  int(below: number): number {
+    return Math.floor(this.next() * below);
+  }
+
+  /** An integer in min..max, the edges more often than chance (bugs live there). */
+  between(min: number, max: number): number {
+    const roll = this.int(10);
+    if (roll === 0) return min;
+    if (roll === 1) return max;
+    return min + this.int(max - min + 1);
+  }
+
+  chance(probability: number): boolean {
+    return this.next() < probability;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return pick(this.next, items);
+  }
+
+  bytes(count: number): Uint8Array {
+    return bytes(this.next, count);
+  }
+}

@@ -27,6 +27,7 @@ import {
   type WireMessage,
 } from '../../../client-sdk/src/protocol/index.js';
 import { CLIENT_SAMPLES, RESUME_TOKEN, SERVER_SAMPLES, SESSION_ID } from './sample-frames.js';
+import { SeededRandom } from '../../helpers/seeded-random.js';
 
 const SEED = Number(process.env['SANDGATE_FUZZ_SEED'] ?? 0x5eed_0001);
 const VALID_FRAMES_PER_DIRECTION = 2000;
@@ -40,33 +41,8 @@ const PROTOCOL_CODES: ReadonlySet<ProtocolErrorCode> = new Set<ProtocolErrorCode
   'SG_PROTO_TOO_LARGE',
 ]);
 
-/** mulberry32: a small, well-distributed 32-bit PRNG (public domain, Tommy Ettinger). */
-class Rng {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let z = this.#state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  }
-  int(below: number): number {
-    return Math.floor(this.next() * below);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    const item = items[this.int(items.length)];
-    if (item === undefined) throw new Error('pick from an empty list');
-    return item;
-  }
-  bytes(count: number): Uint8Array {
-    return Uint8Array.from({ length: count }, () => this.int(256));
-  }
+/** The shared seeded generator plus the value shapes this fuzzer needs. */
+class Rng extends SeededRandom {
   /** An integer in min..max, edges often (bugs live there). */
   integer(min: number, max: number): number {
     return this.pick([min, max, min + 1, max - 1, min + this.int(Math.min(max - min, 2 ** 31) + 1)].filter((n) => n >= min && n <= max));
