@@ -20,13 +20,24 @@ import { writeRawRefusal, type HttpRefusal } from './refusal.js';
 import { requestFields, type RequestLog } from './request-log.js';
 
 /**
+ * What admission granted a connection:
+ * - `new`: a session slot, held as `lease` (counted against the user's and tenant's quotas);
+ * - `resume`: the client offered `sandgate.resume`, so no slot was counted and no lease taken.
+ *   The connection may only resume a session (which keeps its own lease): the session layer
+ *   refuses an open, or a rejected resume, as a quota refusal would (SG_USER_QUOTA), and
+ *   starts no sandbox.
+ */
+export type SessionGrant = { readonly kind: 'new'; readonly lease: Lease } | { readonly kind: 'resume' };
+
+/**
  * The session layer's entry point: called once per admitted upgrade, synchronously, with the
  * open WebSocket (subprotocol exactly `sandgate.v1`), the upgrade request, the verified
- * principal, the session's lease and its policy. From here the session layer owns the
- * connection and the LEASE: it renews it (keepLeaseAlive) and releases it in its dispose().
- * The request's Authorization and Sec-WebSocket-Protocol headers hold the token: never log them.
+ * principal, what admission granted and the session's policy. From here the session layer
+ * owns the connection and a granted LEASE: it renews it (keepLeaseAlive) and releases it in
+ * its dispose(). The request's Authorization and Sec-WebSocket-Protocol headers hold the
+ * token: never log them.
  */
-export type SessionHandler = (ws: WebSocket, request: IncomingMessage, principal: Principal, lease: Lease, policy: SessionPolicy) => void;
+export type SessionHandler = (ws: WebSocket, request: IncomingMessage, principal: Principal, grant: SessionGrant, policy: SessionPolicy) => void;
 
 export interface UpgradeContext {
   readonly config: GatewayConfig;
@@ -47,6 +58,9 @@ export interface UpgradeContext {
   readonly random: () => number;
 }
 
+/** The grant of a connection that offered the resume hint: no slot, no lease. */
+const RESUME_ONLY: SessionGrant = Object.freeze({ kind: 'resume' });
+
 /** Sec-WebSocket-Key: 16 random bytes in base64 (RFC 6455 §4.1); the same test as ws's. */
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
 /** A subprotocol entry is an RFC 7230 token; ws refuses the header otherwise. */
@@ -61,6 +75,11 @@ const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  *   → Origin and token (authenticateRequest) → a pty or exec scope → the session policy
  *   → host load (decideHost) → the tenant's and user's sessions (QuotaStore, atomic)
  *   → ws handleUpgrade → onSession
+ *
+ * A connection that offers the resume hint (`sandgate.resume`) asks for no new session: it
+ * skips the host's session gates and the quota store, and gets no lease (SessionGrant
+ * `resume`); the connection gates above still apply. The session layer then accepts only a
+ * valid `resume` on it, so the hint cannot open a session past a quota.
  *
  * The whole handshake runs under the connection's deadline (handshakeTimeoutMs), the quota
  * store's round trip included; a lease taken for a socket that went away meanwhile is given back.
@@ -81,9 +100,27 @@ export function createUpgradeHandler(context: UpgradeContext): (req: IncomingMes
     });
   };
 
+  /** The host's gates and a lease from the quota store; undefined when refused (the refusal is written). */
+  const takeSessionSlot = async (req: IncomingMessage, socket: Duplex, retry: RetryPolicy, who: { tenant: string; user: string }, policy: SessionPolicy): Promise<SessionGrant | undefined> => {
+    const host = decideHost(context.hostLoad(), config, retry);
+    if (!host.admit) return void refuse(req, socket, host, { ...who, limit: host.limitName });
+    let acquired: AcquireResult;
+    try {
+      acquired = await context.store.acquireSession({ ...who, sessionId: newSessionId(), limits: policy.quota });
+    } catch (error) {
+      context.log({ event: 'quota.unavailable', level: 'error', error: error instanceof Error ? error.message : 'unknown' });
+      return void refuse(req, socket, { code: 'SG_QUOTA_UNAVAILABLE', message: 'The quota store could not be reached; no session was admitted.', retryAfterSec: retry.retryAfterSec }, who);
+    }
+    if (!acquired.ok) {
+      const refusal = refusalForDenial(acquired.denial, retry);
+      return void refuse(req, socket, refusal, { ...who, limit: refusal.limitName });
+    }
+    return { kind: 'new', lease: acquired.lease };
+  };
+
   const admit = async (req: IncomingMessage, socket: Duplex, head: Buffer, retry: RetryPolicy): Promise<void> => {
-    const malformed = checkUpgradeRequest(req, config.path);
-    if (malformed !== undefined) return refuse(req, socket, malformed);
+    const checked = checkUpgradeRequest(req, config.path);
+    if (!checked.ok) return refuse(req, socket, checked.refusal);
 
     const auth = authenticateRequest(req, { verifier: context.verifier, allowedOrigins: context.allowedOrigins() }, context.now());
     if (auth instanceof AuthError) return refuse(req, socket, { code: auth.code, message: auth.message });
@@ -95,47 +132,38 @@ export function createUpgradeHandler(context: UpgradeContext): (req: IncomingMes
     const policy = sessionPolicy(config, principal);
     if (policy instanceof SandgateError) return refuse(req, socket, { code: policy.code, message: `The token's limits leave no runnable sandbox: ${policy.message}` }, who);
 
-    const host = decideHost(context.hostLoad(), config, retry);
-    if (!host.admit) return refuse(req, socket, host, { ...who, limit: host.limitName });
-
-    let acquired: AcquireResult;
-    try {
-      acquired = await context.store.acquireSession({ ...who, sessionId: newSessionId(), limits: policy.quota });
-    } catch (error) {
-      context.log({ event: 'quota.unavailable', level: 'error', error: error instanceof Error ? error.message : 'unknown' });
-      return refuse(req, socket, { code: 'SG_QUOTA_UNAVAILABLE', message: 'The quota store could not be reached; no session was admitted.', retryAfterSec: retry.retryAfterSec }, who);
-    }
-    if (!acquired.ok) {
-      const refusal = refusalForDenial(acquired.denial, retry);
-      return refuse(req, socket, refusal, { ...who, limit: refusal.limitName });
-    }
-    const lease = acquired.lease;
+    const grant = checked.resume ? RESUME_ONLY : await takeSessionSlot(req, socket, retry, who, policy);
+    if (grant === undefined) return;
+    const giveBack = (why: string): void => {
+      if (grant.kind === 'new') release(grant.lease, why);
+    };
     if (socket.destroyed || !socket.writable) {
-      release(lease, 'client gone during admission');
+      giveBack('client gone during admission');
       context.log({ event: 'upgrade.abandoned', level: 'info', ...who, ...requestFields(req) });
       return;
     }
 
+    const sessionId = grant.kind === 'new' ? grant.lease.sessionId : undefined;
     let handedOff = false;
     context.wss.handleUpgrade(req, socket, head, (ws) => {
       handedOff = true;
       context.deadlines.disarm(socket);
       tracker.adopt(ws);
       context.metrics.admissions.inc({});
-      context.log({ event: 'upgrade.admitted', level: 'info', ...who, sessionId: lease.sessionId, transport: auth.transport, ...requestFields(req) });
+      context.log({ event: 'upgrade.admitted', level: 'info', ...who, grant: grant.kind, sessionId, transport: auth.transport, ...requestFields(req) });
       try {
-        context.onSession(ws, req, principal, lease, policy);
+        context.onSession(ws, req, principal, grant, policy);
       } catch (error) {
         // A bug in the session layer: this connection ends, the gateway and the other sessions go on.
-        context.log({ event: 'session.handler-failed', level: 'error', ...who, sessionId: lease.sessionId, error: error instanceof Error ? error.message : 'unknown' });
-        release(lease, 'onSession threw');
+        context.log({ event: 'session.handler-failed', level: 'error', ...who, sessionId, error: error instanceof Error ? error.message : 'unknown' });
+        giveBack('onSession threw');
         ws.close(1011, 'internal error');
       }
     });
     // Without verifyClient and with perMessageDeflate off, ws completes or aborts the
     // handshake synchronously (lib/websocket-server.js handleUpgrade → completeUpgrade), so
     // by now the connection was handed off or refused by ws (wsClientError): give the lease back.
-    if (!handedOff) release(lease, 'ws refused the handshake');
+    if (!handedOff) giveBack('ws refused the handshake');
   };
 
   return (req, socket, head) => {
@@ -163,32 +191,36 @@ export function createUpgradeHandler(context: UpgradeContext): (req: IncomingMes
   };
 }
 
+/** A well-formed upgrade request (and whether it offers the resume hint), or its refusal. */
+export type UpgradeCheck = { readonly ok: true; readonly resume: boolean } | { readonly ok: false; readonly refusal: HttpRefusal };
+
 /**
  * What is wrong with an upgrade request before any token is looked at: the path, the
  * WebSocket headers (checked here as ws would, so that every refusal is JSON and comes before
  * a lease is taken) and the subprotocol offer.
  */
-export function checkUpgradeRequest(req: IncomingMessage, sessionsPath: string): HttpRefusal | undefined {
+export function checkUpgradeRequest(req: IncomingMessage, sessionsPath: string): UpgradeCheck {
+  const refused = (refusal: HttpRefusal): UpgradeCheck => ({ ok: false, refusal });
   const path = requestPath(req);
-  if (path !== sessionsPath) return { code: 'SG_NOT_FOUND', message: `No WebSocket endpoint at this path: sessions are at ${sessionsPath}.` };
-  if (req.method !== 'GET') return { code: 'SG_METHOD_NOT_ALLOWED', message: 'A WebSocket upgrade is a GET request (RFC 6455 §4.1).', headers: { Allow: 'GET' } };
+  if (path !== sessionsPath) return refused({ code: 'SG_NOT_FOUND', message: `No WebSocket endpoint at this path: sessions are at ${sessionsPath}.` });
+  if (req.method !== 'GET') return refused({ code: 'SG_METHOD_NOT_ALLOWED', message: 'A WebSocket upgrade is a GET request (RFC 6455 §4.1).', headers: { Allow: 'GET' } });
   if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-    return { code: 'SG_UPGRADE_REQUIRED', message: 'Only an upgrade to websocket is accepted here.', headers: { Upgrade: 'websocket' } };
+    return refused({ code: 'SG_UPGRADE_REQUIRED', message: 'Only an upgrade to websocket is accepted here.', headers: { Upgrade: 'websocket' } });
   }
   if (req.headers['sec-websocket-version'] !== '13') {
     // RFC 6455 §4.4: answer with the versions the server speaks.
-    return { code: 'SG_UPGRADE_REQUIRED', message: 'Sec-WebSocket-Version must be 13.', headers: { 'Sec-WebSocket-Version': '13' } };
+    return refused({ code: 'SG_UPGRADE_REQUIRED', message: 'Sec-WebSocket-Version must be 13.', headers: { 'Sec-WebSocket-Version': '13' } });
   }
   if (!WEBSOCKET_KEY.test(req.headers['sec-websocket-key'] ?? '')) {
-    return { code: 'SG_HANDSHAKE_INVALID', message: 'Sec-WebSocket-Key is missing or not 16 bytes in base64.' };
+    return refused({ code: 'SG_HANDSHAKE_INVALID', message: 'Sec-WebSocket-Key is missing or not 16 bytes in base64.' });
   }
   const offered = parseSubprotocolHeader(req.headers['sec-websocket-protocol']);
   if (offered.some((entry) => !TOKEN_CHARS.test(entry)) || new Set(offered).size !== offered.length) {
-    return { code: 'SG_HANDSHAKE_INVALID', message: 'Sec-WebSocket-Protocol must list distinct tokens separated by commas.' };
+    return refused({ code: 'SG_HANDSHAKE_INVALID', message: 'Sec-WebSocket-Protocol must list distinct tokens separated by commas.' });
   }
   const selection = selectSubprotocol(offered);
-  if (!selection.ok) return { code: selection.error.code, message: selection.error.message };
-  return undefined;
+  if (!selection.ok) return refused({ code: selection.error.code, message: selection.error.message });
+  return { ok: true, resume: selection.resume };
 }
 
 /** 128 random bits, base64url: 22 characters, within the protocol's sessionId bounds. */

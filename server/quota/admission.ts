@@ -10,6 +10,9 @@ import type { QuotaDenial, SessionCounts, SessionLimitsForQuota } from './quota-
  *   2. decideHost       — after auth: this node's sessions, spawns in flight, host pressure
  *   3. quotaDenial      — inside the quota store, atomically: the user's then the tenant's sessions
  *
+ * A connection that offers the resume hint (`sandgate.resume`) asks for no new session and
+ * passes gate 1 only; the session layer then lets it do nothing but resume (upgrade-handler.ts).
+ *
  * The user's limit is checked before the tenant's, so that a user at their own limit learns
  * what they can fix (end a session) rather than that the tenant is full. The Redis store's
  * script follows the same order.

@@ -89,6 +89,10 @@ export class LiveSession {
     const events: SourceEvents = {
       output: (channel, bytes) => {
         if (this.#disposing !== undefined) return;
+        // Sent as each PTY read arrives. Holding reads back to send fewer, larger frames was
+        // measured (gateway bench, 2 ms once 16 KiB were in flight): 8× fewer frames, but the
+        // gateway then read the PTY sooner, in smaller reads (2.6–3.0 KiB instead of 3.8–4.0 of
+        // the line discipline's 4 KiB), and a flood ran about 6 % slower.
         this.#guard('output', () => {
           this.#output.produce(channel, bytes);
           this.#timers.touch();
@@ -123,23 +127,24 @@ export class LiveSession {
     if (connection !== undefined) this.#sendHello(connection, { resumed: false, token: this.#ctx.tokens.issue({ ...this.owner, sessionId: this.id }, this.#ctx.settings.hello.resumeGraceMs), outputOffset: 0, lostBytes: 0 });
   }
 
-  /** Attaches `connection`, whose first frame is `frame`, in place of the current one. */
-  resume(connection: SessionConnection, frame: ResumeFrame): void {
-    if (!isResumable(this.#state) || !this.#helloSent || this.#disposing !== undefined) {
-      connection.fail('SG_RESUME_REJECTED', RESUME_REJECTED);
-      return;
-    }
+  /**
+   * Attaches `connection`, whose first frame is `frame`, in place of the current one. Returns
+   * the refusal instead when the resume cannot go on (the caller fails the connection with it).
+   */
+  resume(connection: SessionConnection, frame: ResumeFrame): SessionError | undefined {
+    if (!isResumable(this.#state) || !this.#helloSent || this.#disposing !== undefined) return new SessionError('SG_RESUME_REJECTED', RESUME_REJECTED);
     const redeemed = this.#ctx.tokens.redeem(frame.resumeToken, { ...this.owner, sessionId: this.id });
-    if (!redeemed.ok) return connection.fail(redeemed.error.code, redeemed.error.message);
+    if (!redeemed.ok) return redeemed.error;
     const plan = this.#output.planResume(frame.outputOffset);
-    if (!plan.ok) return connection.fail(plan.error.code, plan.error.message);
+    if (!plan.ok) return plan.error;
     this.#output.applyResume(plan);
     this.#dispatch({ type: 'connection-resumed' });
     const number = this.#attachedNumber();
-    if (number === undefined) return connection.fail('SG_RESUME_REJECTED', RESUME_REJECTED);
+    if (number === undefined) return new SessionError('SG_RESUME_REJECTED', RESUME_REJECTED);
     this.#adopt(number, connection);
     this.#confirmPending = true;
     this.#sendHello(connection, { resumed: true, token: redeemed.token, outputOffset: plan.resumedOffset, lostBytes: plan.lostBytes });
+    return undefined;
   }
 
   /** The gateway drains: tell the client it has `graceMs` before its connection closes. */

@@ -1,13 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 
+import type { ErrorCode } from '../../client-sdk/src/errors/error-codes.js';
 import type { OpenFrame, ResumeFrame } from '../../client-sdk/src/protocol/index.js';
 import { authorize, type Principal } from '../auth/principal.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { GatewayMetrics } from '../http/gateway-metrics.js';
 import type { Readiness } from '../http/http-server.js';
 import { SILENT_LOG, type RequestLog } from '../http/request-log.js';
-import type { SessionHandler } from '../http/upgrade-handler.js';
+import type { SessionGrant, SessionHandler } from '../http/upgrade-handler.js';
 import type { HostLoad } from '../quota/admission.js';
 import type { Lease, QuotaStore } from '../quota/quota-store.js';
 import type { SessionPolicy } from '../quota/session-policy.js';
@@ -33,7 +34,10 @@ import { sessionSettings, type SessionSettings } from './session-settings.js';
  *            → the session takes the connection over (the old one closes SG_RESUME_SUPERSEDED)
  *
  * The connection's lease belongs to the session an `open` creates; a `resume` keeps the
- * session's own lease and gives the new one back at once. `load()` is the gateway's hostLoad,
+ * session's own lease and gives the new one back at once. A connection admitted on the resume
+ * hint (SessionGrant `resume`) has no lease: it took no session slot, so its first frame must
+ * resume a live session; an open, or a resume that would be SG_RESUME_REJECTED, is refused as
+ * the quota would have refused it (SG_USER_QUOTA, before any sandbox exists). `load()` is the gateway's hostLoad,
  * `drain()` its onDrain, and `close()` disposes every session (sandboxes killed, cgroups
  * removed, leases released) and resolves when all of that is done.
  */
@@ -61,11 +65,13 @@ export interface SessionHostOptions {
 
 /** One rejection for every resume that cannot go on, so a guess learns nothing (docs/protocol.md). */
 const RESUME_REJECTED = 'The resume token is not valid for this session; open a new session.';
+/** The answer to an open, or a rejected resume, on a connection admitted on the resume hint: one message for both. */
+const RESUME_ONLY = 'This connection offered sandgate.resume and took no session slot (maxSessionsPerUser), so it may only resume a live session; open new sessions without the hint.';
 const SHUTTING_DOWN = { code: 1001, reason: 'gateway shutting down' } as const;
 
 interface Pending {
   readonly connection: SessionConnection;
-  readonly lease: Lease;
+  readonly grant: SessionGrant;
   readonly timer: NodeJS.Timeout;
 }
 
@@ -113,39 +119,48 @@ export class SessionHost {
     };
   }
 
-  /** The gateway's SessionHandler: owns the connection and the lease from here on. */
-  readonly onSession: SessionHandler = (ws: WebSocket, _request: IncomingMessage, principal: Principal, lease: Lease, policy: SessionPolicy): void => {
+  /** The gateway's SessionHandler: owns the connection and a granted lease from here on. */
+  readonly onSession: SessionHandler = (ws: WebSocket, _request: IncomingMessage, principal: Principal, grant: SessionGrant, policy: SessionPolicy): void => {
     const connection = new SessionConnection(ws, this.settings.frameLimits, this.#log);
     if (this.#closing !== undefined || this.#draining) {
       connection.fail('SG_SHUTTING_DOWN', 'The gateway is shutting down and opens no new session.');
-      this.#release(lease, 'gateway shutting down');
+      this.#giveBack(grant, 'gateway shutting down');
       return;
     }
     const timer = setTimeout(() => {
       connection.fail('SG_PROTO_OPEN_TIMEOUT', `No open or resume frame within openTimeoutMs (${this.settings.openTimeoutMs} ms) of the upgrade.`);
     }, this.settings.openTimeoutMs);
-    const pending: Pending = { connection, lease, timer };
+    const pending: Pending = { connection, grant, timer };
     this.#pending.add(pending);
     connection.bind({
       frame: (frame) => {
         if (!this.#settle(pending)) return;
-        if (frame.type === 'open') this.#open(connection, frame, principal, lease, policy);
-        else if (frame.type === 'resume') this.#resume(connection, frame, principal, lease);
-        else {
-          // The conversation reducer lets nothing else come first; a bug if it does.
-          connection.fail('SG_PROTO_OUT_OF_ORDER', `${frame.type} before open or resume`);
-          this.#release(lease, 'no open');
+        if (frame.type === 'resume') return this.#resume(connection, frame, principal, grant);
+        if (grant.kind === 'resume') {
+          // Checked before anything is spawned: the hint took no slot, so it opens nothing.
+          this.#log({ event: 'session.resume-only-refused', level: 'info', frame: frame.type, tenant: principal.tenant, user: principal.user });
+          return connection.fail('SG_USER_QUOTA', RESUME_ONLY);
         }
+        if (frame.type === 'open') return this.#open(connection, frame, principal, grant.lease, policy);
+        // The conversation reducer lets nothing else come first; a bug if it does.
+        connection.fail('SG_PROTO_OUT_OF_ORDER', `${frame.type} before open or resume`);
+        this.#release(grant.lease, 'no open');
       },
       closed: () => {
-        if (this.#settle(pending)) this.#release(lease, 'closed before open');
+        if (this.#settle(pending)) this.#giveBack(grant, 'closed before open');
       },
     });
   };
 
-  /** This node's load for admission (the gateway's hostLoad): sessions alive or being opened. */
+  /**
+   * This node's load for admission (the gateway's hostLoad): sessions alive or being opened.
+   * Connections admitted on the resume hint are not counted: they can only reattach a session
+   * that is counted already.
+   */
   load(): HostLoad {
-    return { sessions: this.#registry.size + this.#pending.size, spawnsInFlight: this.#spawnsInFlight, pressure: 0 };
+    let opening = 0;
+    for (const pending of this.#pending) if (pending.grant.kind === 'new') opening += 1;
+    return { sessions: this.#registry.size + opening, spawnsInFlight: this.#spawnsInFlight, pressure: 0 };
   }
 
   /** For /readyz: sandboxes can be started while the host is not closing. */
@@ -188,7 +203,7 @@ export class SessionHost {
       for (const pending of [...this.#pending]) {
         if (!this.#settle(pending)) continue;
         pending.connection.close(SHUTTING_DOWN.code, SHUTTING_DOWN.reason);
-        this.#release(pending.lease, 'gateway shutting down');
+        this.#giveBack(pending.grant, 'gateway shutting down');
       }
       await Promise.all(this.#registry.sessions().map((session) => session.dispose(SHUTTING_DOWN)));
     })();
@@ -224,19 +239,28 @@ export class SessionHost {
     void session.start();
   }
 
-  #resume(connection: SessionConnection, frame: ResumeFrame, principal: Principal, lease: Lease): void {
+  #resume(connection: SessionConnection, frame: ResumeFrame, principal: Principal, grant: SessionGrant): void {
     // The resumed session keeps its own lease; this connection's is not needed.
-    this.#release(lease, 'resume');
+    this.#giveBack(grant, 'resume');
+    // On a hinted connection a failed resume must not read as "open a new session here".
+    const reject = (code: ErrorCode, message: string): void =>
+      grant.kind === 'resume' && code === 'SG_RESUME_REJECTED' ? connection.fail('SG_USER_QUOTA', RESUME_ONLY) : connection.fail(code, message);
     const found = this.#registry.lookup(principal, frame.sessionId, 'resume');
     if (!found.ok) {
       // The same work as a real check (a digest comparison), then the same answer.
       this.#tokens.redeem(frame.resumeToken, { tenant: principal.tenant, user: principal.user, sessionId: frame.sessionId });
-      return connection.fail('SG_RESUME_REJECTED', RESUME_REJECTED);
+      return reject('SG_RESUME_REJECTED', RESUME_REJECTED);
     }
     const forbidden = authorize(principal, { scope: found.session.kind });
     if (forbidden !== undefined) return connection.fail(forbidden.code, `resume: the token lacks the "${found.session.kind}" scope.`);
-    this.#log({ event: 'session.resume', level: 'info', sessionId: found.session.id, tenant: principal.tenant, user: principal.user });
-    found.session.resume(connection, frame);
+    const refused = found.session.resume(connection, frame);
+    if (refused !== undefined) return reject(refused.code, refused.message);
+    this.#log({ event: 'session.resume', level: 'info', sessionId: found.session.id, tenant: principal.tenant, user: principal.user, hinted: grant.kind === 'resume' });
+  }
+
+  /** Releases the lease of a `new` grant (a `resume` grant holds none). */
+  #giveBack(grant: SessionGrant, why: string): void {
+    if (grant.kind === 'new') this.#release(grant.lease, why);
   }
 
   #release(lease: Lease, why: string): void {

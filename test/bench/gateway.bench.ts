@@ -7,12 +7,23 @@
  *              fresh sandbox per session, the framed protocol, credit-based flow control.
  *
  * Figures: connect-to-prompt (ws open → the prompt's first byte), keystroke echo round trip
- * (one byte out → its echo back), output throughput (`head -c N /dev/zero | base64` with a
- * client that acks every frame, median of 3 alternating rounds), and server RSS per idle
- * session (N idle shells minus none, over N). Latency samples are interleaved between the two
- * servers so that machine noise hits both alike. Each figure is printed beside the baseline
- * with the ratio sandgate / naive. The sandbox gets 2 CPU cores, as the naive shell has.
- * Not a test. Usage: node dist/test/bench/gateway.bench.js [--connects N] [--echoes N] [--mb N] [--idle N]
+ * (one byte out → its echo back), output throughput (`head -c N /dev/zero | base64`, median
+ * of 3 alternating rounds), and server RSS per idle session (N idle shells minus none, over
+ * N). Latency samples are interleaved between the two servers so that machine noise hits both
+ * alike. Each figure is printed beside the baseline with the ratio sandgate / naive. The
+ * sandbox gets 2 CPU cores, as the naive shell has.
+ *
+ * The two clients do the same work around the protocol: each keeps a 4 KiB tail of the
+ * output and checks its waiters on every message. The sandgate one (bench-client.ts) also
+ * decodes every frame with the shared codec and runs the conversation reducer both ways, and
+ * acks output as docs/protocol.md ("Flow control") recommends: once half a window is
+ * unacknowledged, and at most ACK_DELAY_MS after the oldest unacknowledged byte, so that idle
+ * output is acknowledged too. The naive client acks nothing (its server has no flow control).
+ * `--ack every-frame` acks each output frame instead, the policy of earlier versions of this
+ * bench (whose client also re-joined its whole kept output on every message). Either way an
+ * ack goes out after the waiters saw the frame, as a terminal acks after rendering.
+ *
+ * Not a test. Usage: node dist/test/bench/gateway.bench.js [--connects N] [--echoes N] [--mb N] [--idle N] [--ack half-window|every-frame]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,8 +32,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { goodClaims, makeTestKeys, signed, type TestKey } from '../helpers/attack-tokens.js';
-import { PROMPT, SgClient } from '../helpers/gateway-attack-client.js';
+import { PROMPT } from '../helpers/gateway-attack-client.js';
 import { startServerChild, type ServerChild } from '../helpers/server-child.js';
+import { ACK_POLICIES, BenchClient, type AckPolicy } from './bench-client.js';
 import { summarize, type LatencySummary } from './latency-stats.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -33,13 +45,28 @@ const WAIT_MS = 60_000;
 const TAIL_BYTES = 4096;
 
 const { values } = parseArgs({
-  options: { connects: { type: 'string', default: '40' }, echoes: { type: 'string', default: '300' }, mb: { type: 'string', default: '64' }, idle: { type: 'string', default: '50' } },
+  options: {
+    connects: { type: 'string', default: '40' },
+    echoes: { type: 'string', default: '300' },
+    mb: { type: 'string', default: '64' },
+    idle: { type: 'string', default: '50' },
+    ack: { type: 'string', default: 'half-window' },
+  },
 });
 const CONNECTS = Number(values.connects);
 const ECHOES = Number(values.echoes);
 const THROUGHPUT_BYTES = Number(values.mb) * 1_000_000;
 const IDLE = Number(values.idle);
 const THROUGHPUT_ROUNDS = 3;
+const ACK_POLICY = ackPolicy(values.ack);
+/** Longest a sandgate bench client leaves output unacknowledged below half a window, ms. */
+const ACK_DELAY_MS = 5;
+
+function ackPolicy(value: string): AckPolicy {
+  const policy = ACK_POLICIES.find((known) => known === value);
+  if (policy === undefined) throw new Error(`--ack must be one of ${ACK_POLICIES.join(', ')}, got ${value}`);
+  return policy;
+}
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -93,24 +120,22 @@ function naiveServer(child: ServerChild): Server {
   };
 }
 
-function sandgateServer(child: ServerChild, url: string, key: TestKey): Server {
+function sandgateServer(child: ServerChild, url: string, key: TestKey, policy: AckPolicy): Server {
   let users = 0;
   return {
     name: 'sandgate',
     child,
     connect: async () => {
       users += 1;
-      const client = await SgClient.connect(url, { token: signed(key, goodClaims({ sub: `bench-${users % 90}` })), keepBytes: TAIL_BYTES });
+      const token = signed(key, goodClaims({ sub: `bench-${users % 90}` }));
+      const client = await BenchClient.connect(url, { token, ack: policy, ackDelayMs: ACK_DELAY_MS, tailBytes: TAIL_BYTES });
       const openedAt = performance.now();
-      client.send({ type: 'open', kind: 'pty', argv: ['bash', '--norc', '--noprofile'], cols: 80, rows: 24, env: { PS1: PROMPT, TERM: 'dumb' } });
+      client.open({ type: 'open', kind: 'pty', argv: ['bash', '--norc', '--noprofile'], cols: 80, rows: 24, env: { PS1: PROMPT, TERM: 'dumb' } });
       const term: Term = {
         write: (data) => client.write(Buffer.from(data, 'latin1')),
         received: () => client.received,
-        waitFor: (text, from) => client.until(`"${text}"`, () => {
-          const start = Math.max(0, from - text.length - client.dropped);
-          return client.output().includes(text, start) ? performance.now() : undefined;
-        }, WAIT_MS),
-        close: () => client.terminate(),
+        waitFor: (text, from) => client.waitFor(text, from, WAIT_MS),
+        close: () => client.close(),
       };
       return { term, openedAt };
     },
@@ -225,7 +250,7 @@ async function main(): Promise<void> {
     children.push(naiveChild);
     const sgChild = await startServerChild(process.execPath, [SANDGATE_CLI, 'serve', '--config', configFile, '--port', '0'], /sessions at (ws:\/\/\S+?)\)/, { cwd: work });
     children.push(sgChild);
-    const servers = [naiveServer(naiveChild), sandgateServer(sgChild, sgChild.ready, keys.ed)];
+    const servers = [naiveServer(naiveChild), sandgateServer(sgChild, sgChild.ready, keys.ed, ACK_POLICY)];
 
     // Warm-up: one session each (JIT, lazily loaded modules), then interleaved samples.
     for (const s of servers) await connectToPrompt(s);
@@ -252,7 +277,7 @@ async function main(): Promise<void> {
     const widths = [46, 10, 10, 8, 16];
     process.stdout.write(`${row(['figure', 'naive', 'sandgate', 'ratio', ''], widths)}\n${'-'.repeat(98)}\n`);
     for (const [label, n, g, target] of lines) process.stdout.write(`${row([label, n.toFixed(2), g.toFixed(2), `${(g / n).toFixed(2)}x`, target], widths)}\n`);
-    process.stdout.write(`samples: connect ${CONNECTS} and echo ${ECHOES} each, interleaved; throughput rounds naive ${fmt(rounds.get('naive'))}, sandgate ${fmt(rounds.get('sandgate'))} MB/s\n`);
+    process.stdout.write(`samples: connect ${CONNECTS} and echo ${ECHOES} each, interleaved; throughput rounds naive ${fmt(rounds.get('naive'))}, sandgate ${fmt(rounds.get('sandgate'))} MB/s; sandgate client acks ${ACK_POLICY}\n`);
     process.stdout.write(`RSS is the server process's own (VmRSS); the shells (naive) and sandboxes (sandgate) are other processes. Host ${os.cpus().length} CPUs, Node ${process.version}\n`);
   } finally {
     for (const child of children.reverse()) await child.stop();

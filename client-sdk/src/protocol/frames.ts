@@ -16,6 +16,11 @@ export const PROTOCOL_VERSION = 1;
 export const SUBPROTOCOL = 'sandgate.v1';
 /** Prefix of the subprotocol entry that carries the bearer token (browsers cannot set headers). */
 export const TOKEN_SUBPROTOCOL_PREFIX = 'sandgate.token.';
+/**
+ * The subprotocol entry a client offers when it reconnects to resume: admission then counts
+ * no new session against the quotas, and the first frame must be a valid `resume`. Never echoed.
+ */
+export const RESUME_SUBPROTOCOL = 'sandgate.resume';
 
 /**
  * Channel byte of a data frame. One output offset space is shared by stdout and stderr: the

@@ -1,28 +1,40 @@
-import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './frames.js';
+import { RESUME_SUBPROTOCOL, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './frames.js';
 import { failure, type EncodeResult, type Failure } from './protocol-error.js';
 
 /**
- * Version negotiation and the browser's token transport, both in Sec-WebSocket-Protocol.
+ * Version negotiation, the browser's token transport and the resume hint, all in
+ * Sec-WebSocket-Protocol.
  *
  * A browser's WebSocket cannot set an Authorization header, and a token in the URL ends up in
  * proxy and server logs; the one header a page may set is the subprotocol list (the approach
  * of Kubernetes' `base64url.bearer.authorization.k8s.io.` entry). A compact JWT is already
  * made of base64url segments joined by dots, all RFC 7230 token characters, so it travels
- * verbatim after the prefix. The server answers with `sandgate.v1` only: the token entry is
- * never echoed back.
+ * verbatim after the prefix. The server answers with `sandgate.v1` only: neither the token
+ * entry nor the resume hint is ever echoed back.
+ *
+ * The resume hint (`sandgate.resume`) tells admission, which runs before the first frame can
+ * be read, that this connection will resume a session rather than open one: it is then not
+ * counted against the session quotas, and the gateway accepts nothing but a valid `resume` on
+ * it (docs/protocol.md, "Resume").
  */
 
 /** Characters of a compact JWS/JWT (RFC 7515 §7.1): base64url segments joined by dots. */
 const COMPACT_TOKEN = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)*$/;
 const VERSION_ENTRY = /^sandgate\.v[0-9]{1,4}$/;
 
-/** The `protocols` argument of `new WebSocket(url, protocols)`: the version, then the token. */
-export function clientSubprotocols(token?: string): EncodeResult<readonly string[]> {
-  if (token === undefined) return { ok: true, payload: [SUBPROTOCOL] };
+export interface ClientSubprotocolOptions {
+  /** Offer the resume hint: the connection will send `resume` first (a reconnection). */
+  readonly resume?: boolean;
+}
+
+/** The `protocols` argument of `new WebSocket(url, protocols)`: the version, the resume hint, then the token. */
+export function clientSubprotocols(token?: string, options: ClientSubprotocolOptions = {}): EncodeResult<readonly string[]> {
+  const entries: string[] = options.resume === true ? [SUBPROTOCOL, RESUME_SUBPROTOCOL] : [SUBPROTOCOL];
+  if (token === undefined) return { ok: true, payload: entries };
   if (!COMPACT_TOKEN.test(token)) {
     return failure('SG_AUTH_MALFORMED', 'the token is not a compact JWT (base64url segments joined by dots)');
   }
-  return { ok: true, payload: [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`] };
+  return { ok: true, payload: [...entries, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`] };
 }
 
 /** The entries of a Sec-WebSocket-Protocol request header (comma-separated, RFC 6455 §11.3.4). */
@@ -41,21 +53,25 @@ export type SubprotocolSelection =
       readonly protocol: typeof SUBPROTOCOL;
       /** The bearer token from a `sandgate.token.` entry; undefined when none was offered. */
       readonly token: string | undefined;
+      /** Whether the resume hint `sandgate.resume` was offered. */
+      readonly resume: boolean;
     }
   | Failure;
 
 /**
- * Chooses the protocol version and extracts the token entry from the offered subprotocols.
- * Refuses (before the upgrade, with the code's HTTP status) when no offered version is spoken
- * here, or when the token entry is repeated or not a compact token. Unrelated entries are
- * ignored. Messages never contain the token.
+ * Chooses the protocol version, extracts the token entry and notes the resume hint from the
+ * offered subprotocols. Refuses (before the upgrade, with the code's HTTP status) when no
+ * offered version is spoken here, or when the token entry is repeated or not a compact token.
+ * Unrelated entries are ignored. Messages never contain the token.
  */
 export function selectSubprotocol(offered: Iterable<string>): SubprotocolSelection {
   const tokens: string[] = [];
   const versions: string[] = [];
+  let resume = false;
   for (const entry of offered) {
     if (entry.startsWith(TOKEN_SUBPROTOCOL_PREFIX)) tokens.push(entry.slice(TOKEN_SUBPROTOCOL_PREFIX.length));
     else if (VERSION_ENTRY.test(entry)) versions.push(entry);
+    else if (entry === RESUME_SUBPROTOCOL) resume = true;
   }
   if (!versions.includes(SUBPROTOCOL)) {
     const seen = versions.length === 0 ? 'none' : versions.join(', ');
@@ -66,5 +82,5 @@ export function selectSubprotocol(offered: Iterable<string>): SubprotocolSelecti
   if (token !== undefined && !COMPACT_TOKEN.test(token)) {
     return failure('SG_AUTH_MALFORMED', `the ${TOKEN_SUBPROTOCOL_PREFIX} entry does not hold a compact JWT`);
   }
-  return { ok: true, protocol: SUBPROTOCOL, token };
+  return { ok: true, protocol: SUBPROTOCOL, token, resume };
 }

@@ -61,8 +61,10 @@ export async function startTestGateway(t: ExecutionContext, raw: Record<string, 
   const waiting: ((session: AdmittedSession) => void)[] = [];
   const queued: AdmittedSession[] = [];
   const gateway = await startGateway(config, {
-    onSession: (ws, request, principal, lease, policy) => {
-      const session = { ws, request, principal, lease, policy };
+    onSession: (ws, request, principal, grant, policy) => {
+      // These tests never offer the resume hint, so every grant holds a lease.
+      if (grant.kind !== 'new') throw new Error('the http fixture expects new-session grants only');
+      const session = { ws, request, principal, lease: grant.lease, policy };
       const next = waiting.shift();
       if (next === undefined) queued.push(session);
       else next(session);
