@@ -59,6 +59,7 @@ export function connectSession(options: ConnectOptions): ConnectSession {
     options.stdin.removeListener('data', onStdin);
     options.stdin.removeListener('end', onStdinEnd);
     options.stdin.pause();
+    pendingStdin = [];
     settle(result);
     if (ws.readyState === WebSocket.OPEN) ws.close(1000);
   };
@@ -72,24 +73,41 @@ export function connectSession(options: ConnectOptions): ConnectSession {
     if (ws.readyState === WebSocket.OPEN) ws.send(encoded.payload);
   };
 
-  const stdinWindowOpen = (): boolean => limits !== undefined && stdinSent - stdinAcked < limits.stdinWindowBytes;
-  function onStdin(chunk: Buffer | string): void {
+  /** Stdin read but not yet sent: it waits for stdin-acks to open the window (bounded by one read). */
+  let pendingStdin: Buffer[] = [];
+  let stdinEnded = false;
+  const stdinCredit = (): number => (limits === undefined ? 0 : limits.stdinWindowBytes - (stdinSent - stdinAcked));
+  const flushStdin = (): void => {
     if (limits === undefined) return;
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     const maxPayload = limits.maxDataFrameBytes - DATA_HEADER_BYTES;
-    for (let at = 0; at < bytes.length; at += maxPayload) {
-      const data = bytes.subarray(at, Math.min(bytes.length, at + maxPayload));
+    while (pendingStdin.length > 0 && stdinCredit() > 0) {
+      const head = pendingStdin[0];
+      if (head === undefined) break;
+      const data = head.subarray(0, Math.min(head.length, maxPayload, stdinCredit()));
       send({ type: 'stdin', offset: stdinSent, data });
       stdinSent += data.length;
+      if (data.length === head.length) pendingStdin.shift();
+      else pendingStdin[0] = head.subarray(data.length);
     }
-    // The window bounds what is in flight; the excess of this one chunk is at most one read.
-    if (!stdinWindowOpen()) {
+    if (pendingStdin.length > 0 && !stdinPaused) {
       stdinPaused = true;
       options.stdin.pause();
+    } else if (pendingStdin.length === 0 && stdinPaused) {
+      stdinPaused = false;
+      options.stdin.resume();
     }
+    if (pendingStdin.length === 0 && stdinEnded && !options.tty) {
+      stdinEnded = false;
+      send({ type: 'stdin-close', offset: stdinSent });
+    }
+  };
+  function onStdin(chunk: Buffer | string): void {
+    pendingStdin.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    flushStdin();
   }
   function onStdinEnd(): void {
-    if (!options.tty) send({ type: 'stdin-close', offset: stdinSent });
+    stdinEnded = true;
+    flushStdin();
   }
 
   const consumed = (): void => {
@@ -151,10 +169,7 @@ export function connectSession(options: ConnectOptions): ConnectSession {
       }
       case 'stdin-ack':
         stdinAcked = frame.offset;
-        if (stdinPaused && stdinWindowOpen()) {
-          stdinPaused = false;
-          options.stdin.resume();
-        }
+        flushStdin();
         return;
       case 'notice':
         if (frame.kind === 'shutting-down' || frame.kind === 'resume-truncated' || frame.kind === 'throttled' || frame.kind === 'quota-warning') {
