@@ -309,6 +309,9 @@ export class SgClient {
     this.chunks.splice(0, this.chunks.length, { channel: last?.channel ?? 'stdout', data: tail });
     this.dropped += all.byteLength - keep;
     this.#retained = keep;
+    // The cache is keyed by the chunk count, which a trim resets: pushes could bring the count
+    // back to the cached one and output() would return stale bytes (a flake seen once).
+    this.#joined = undefined;
   }
 
   #notify(): void {
