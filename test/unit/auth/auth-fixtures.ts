@@ -1,5 +1,6 @@
+import test from 'ava';
 import { createHmac, createSecretKey, generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AUTH_DEFAULTS, type AuthConfig } from '../../../server/auth/auth-config.js';
@@ -91,6 +92,15 @@ export function forge(header: Record<string, unknown>, payload: Record<string, u
   return `${input}.${signWith === undefined ? '' : signWith(input).toString('base64url')}`;
 }
 
+const tempDirs: string[] = [];
+// Registered in every test file that imports the fixtures: the directories go with the file.
+test.after.always(async () => {
+  await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** A private temporary directory, removed after the test file. */
 export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `sandgate-${prefix}-`));
+  const dir = await mkdtemp(join(tmpdir(), `sandgate-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
 }
