@@ -193,3 +193,19 @@ export function killPids(pids: readonly number[]): void {
     }
   }
 }
+
+/**
+ * SIGKILLs what `tasks()` lists until it lists nothing (a task may fork between a read and the
+ * kill), or fails with SG_CGROUP naming the cgroup and the survivors after `timeoutMs`. The
+ * drivers run it after their own first sweep (cgroup.kill on v2, freeze-kill-thaw on v1).
+ */
+export async function killUntilEmpty(name: string, tasks: () => Promise<readonly number[]>, timeoutMs: number): Promise<void> {
+  const empty = await pollUntil(async () => {
+    const left = await tasks();
+    killPids(left);
+    return left.length === 0;
+  }, { timeoutMs });
+  if (!empty) {
+    throw new SandgateError('SG_CGROUP', `cgroup: tasks of ${name} survived SIGKILL for ${timeoutMs} ms`, { name, pids: await tasks() });
+  }
+}

@@ -5,6 +5,7 @@ import type { CgroupDriver, CgroupDriverOptions, CgroupLimits, CgroupUsage, Sand
 import { cpuQuotaUs } from './cgroup-driver.js';
 import {
   killPids,
+  killUntilEmpty,
   parseCounter,
   parseKeyedCounters,
   parsePidList,
@@ -209,17 +210,7 @@ class CgroupV2Sandbox implements SandboxCgroup {
       killPids(await this.tasks());
       await this.thaw();
     }
-    const empty = await pollUntil(async () => {
-      const left = await this.tasks();
-      killPids(left);
-      return left.length === 0;
-    }, { timeoutMs: this.options.killTimeoutMs });
-    if (!empty) {
-      throw new SandgateError('SG_CGROUP', `cgroup: tasks of ${this.name} survived SIGKILL for ${this.options.killTimeoutMs} ms`, {
-        name: this.name,
-        pids: await this.tasks(),
-      });
-    }
+    await killUntilEmpty(this.name, () => this.tasks(), this.options.killTimeoutMs);
   }
 
   /** Removes the leaf only: the tree keeps its subtree_control for the next sandbox. */
