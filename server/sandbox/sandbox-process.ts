@@ -8,6 +8,14 @@ import { errnoCode } from './cgroup/cgroup-fs.js';
 import { readLauncherReport, type LauncherReport } from './launcher-report.js';
 import { decideSandboxResult, type SandboxResult } from './sandbox-result.js';
 
+
+/** kill(): how often the cgroup is swept again while the launcher has not exited, ms. */
+const KILL_SWEEP_INTERVAL_MS = 10;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /**
  * One running sandbox and everything it owns: the launcher process, the cgroup, the report
  * file. When the launcher exits, the end is collected in a fixed order — report, kill
@@ -86,8 +94,9 @@ export class SandboxProcess {
   }
 
   /**
-   * Ends the sandbox now: SIGKILL to every task in its cgroup (the launcher then reports and
-   * exits), and SIGKILL to the launcher itself after `killGraceMs` if it has not exited —
+   * Ends the sandbox now: SIGKILL to every task in its cgroup, swept again every
+   * KILL_SWEEP_INTERVAL_MS until the launcher has exited (tasks of a sandbox still being set up
+   * join late), and SIGKILL to the launcher itself after `killGraceMs` if it has not exited —
    * its init dies with it (PR_SET_PDEATHSIG). Resolves with the result, reason `killed`.
    */
   kill(): Promise<SandboxResult> {
@@ -108,10 +117,21 @@ export class SandboxProcess {
       timer = setTimeout(() => resolve('grace over'), this.options.killGraceMs);
     });
     try {
+      // A launcher still setting up has no task in the cgroup yet: one sweep would find it
+      // empty and the kill would wait out the whole grace. Sweep again until the launcher has
+      // exited (its child joins, is killed, and the launcher reports) or the grace is over.
       // A failing killAll still leaves the launcher SIGKILL below; collect() kills again.
-      const killedTasks = this.resources.cgroup.killAll().catch((error: unknown) => error);
-      if ((await Promise.race([this.launcher.exited, grace])) === 'grace over') this.signal('SIGKILL');
-      await killedTasks;
+      let exited = false;
+      const launcherExited = this.launcher.exited.then(() => (exited = true));
+      const sweeps = (async () => {
+        while (!exited) {
+          await this.resources.cgroup.killAll().catch(() => undefined);
+          await Promise.race([launcherExited, delay(KILL_SWEEP_INTERVAL_MS)]);
+        }
+      })();
+      if ((await Promise.race([launcherExited.then(() => 'exited' as const), grace])) === 'grace over') this.signal('SIGKILL');
+      await launcherExited;
+      await sweeps;
     } finally {
       clearTimeout(timer);
     }

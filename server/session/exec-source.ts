@@ -6,7 +6,7 @@ import type { PipedSandbox } from '../sandbox/sandbox-process.js';
 import type { SandboxResult } from '../sandbox/sandbox-result.js';
 import type { SandboxRunner } from '../sandbox/sandbox-runner.js';
 import type { SandboxSpec } from '../sandbox/sandbox-spec.js';
-import { killSandbox, type SessionSource, type SourceEvents } from './session-source.js';
+import type { SessionSource, SourceEvents } from './session-source.js';
 
 /**
  * An exec session's sandbox: the command on three pipes, stdout and stderr kept apart.
@@ -103,11 +103,11 @@ export class ExecSource implements SessionSource {
   }
 
   kill(): void {
-    void killSandbox(this.#sandbox);
+    void this.#sandbox.kill();
   }
 
   async dispose(): Promise<SandboxResult> {
-    const result = await killSandbox(this.#sandbox);
+    const result = await this.#sandbox.kill();
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     // The pipes' other ends died with the sandbox; destroy ours so no handle outlives it.
     this.#stdin.destroy();

@@ -2,7 +2,7 @@ import type { PtySandbox } from '../sandbox/pty-sandbox.js';
 import type { SandboxResult } from '../sandbox/sandbox-result.js';
 import type { SandboxRunner } from '../sandbox/sandbox-runner.js';
 import type { SandboxSpec } from '../sandbox/sandbox-spec.js';
-import { killSandbox, type SessionSource, type SourceEvents } from './session-source.js';
+import type { SessionSource, SourceEvents } from './session-source.js';
 
 /**
  * A pty session's sandbox: one merged output stream (channel stdout), input typed into the
@@ -67,14 +67,14 @@ export class PtySource implements SessionSource {
   }
 
   kill(): void {
-    void killSandbox(this.#sandbox);
+    void this.#sandbox.kill();
   }
 
   async dispose(): Promise<SandboxResult> {
     this.#stopListening();
     // A paused stream would hold back the end marker, and the EIO that lets node-pty report the exit sooner.
     this.resume();
-    await killSandbox(this.#sandbox);
+    await this.#sandbox.kill();
     return this.result;
   }
 

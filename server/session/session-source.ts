@@ -1,6 +1,5 @@
 import type { OutputChannel, SessionKind } from '../../client-sdk/src/protocol/index.js';
 import type { SandboxResult } from '../sandbox/sandbox-result.js';
-import type { SandboxProcess } from '../sandbox/sandbox-process.js';
 
 /**
  * What a live session needs from its sandbox, whether it runs on a PTY (pty-source.ts) or on
@@ -42,22 +41,3 @@ export interface SessionSource {
   dispose(): Promise<SandboxResult>;
 }
 
-/**
- * How long a killed sandbox's launcher gets to exit after its cgroup was killed, ms, before it
- * is SIGKILLed too. SandboxProcess.kill() kills the cgroup's tasks until none is left, then
- * waits up to killGraceMs (2 s) for the launcher; but a sandbox killed right after its spawn
- * (a client that breaks the protocol, or sends KILL, right after hello) has an empty cgroup
- * because the launcher is still building the sandbox, and the command joins it afterwards:
- * the whole grace would pass with the session's lease and sandbox held. The launcher's child
- * dies with it (PR_SET_PDEATHSIG, or EOF on its release pipe: clone-child.cc), and
- * SandboxProcess removes the cgroup as usual.
- */
-export const KILL_LAUNCHER_AFTER_MS = 100;
-
-/** Ends `sandbox` now, the launcher included (idempotent); resolves once everything is released. */
-export function killSandbox(sandbox: SandboxProcess): Promise<SandboxResult> {
-  const ended = sandbox.kill();
-  const timer = setTimeout(() => sandbox.signal('SIGKILL'), KILL_LAUNCHER_AFTER_MS);
-  void ended.finally(() => clearTimeout(timer));
-  return ended;
-}
