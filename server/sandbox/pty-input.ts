@@ -100,6 +100,25 @@ export class PtyInput {
     });
   }
 
+  /**
+   * The keystroke path: when nothing is queued, one write(2) of `bytes` now, from the caller's
+   * own buffer (no copy, no promise, no tick between the WebSocket message and the terminal).
+   * Returns the bytes the terminal took: all of them once the input is closed (dropped, as
+   * write() would resolve), 0 while earlier writes are queued or the terminal is full. The
+   * caller write()s the rest, which keeps the order.
+   */
+  writeNow(bytes: Uint8Array): number {
+    if (this.#closed) return bytes.byteLength;
+    if (bytes.byteLength === 0 || this.#queue.length > 0 || this.#timer !== undefined) return 0;
+    const count = this.#writeOnce(bytes);
+    if (count === 'full') return 0;
+    if (count === 'closed') {
+      this.close();
+      return bytes.byteLength;
+    }
+    return count;
+  }
+
   /** No more input: pending and later writes resolve 'dropped'. Idempotent. */
   close(): void {
     this.#closed = true;
@@ -111,24 +130,30 @@ export class PtyInput {
   #flush(): void {
     this.#timer = undefined;
     for (let head = this.#queue[0]; head !== undefined; head = this.#queue[0]) {
-      if (!this.#master.isOpen()) return this.close();
-      let count: number;
-      try {
-        count = fs.writeSync(this.#master.fd, head.bytes, head.written);
-      } catch (error) {
-        if (errnoCode(error) === 'EAGAIN') return this.#retryLater();
-        // EIO: the terminal's other side is closed, the sandbox and its launcher are gone;
-        // input has nowhere to go, as on a pipe without a reader. No other error is expected
-        // on a master that is open; one would end the input the same way, seen by every
-        // pending write() as 'dropped'.
-        return this.close();
-      }
+      const count = this.#writeOnce(head.bytes.subarray(head.written));
+      if (count === 'full') return this.#retryLater();
+      if (count === 'closed') return this.close();
       this.#retryMs = this.#options.retryMinMs;
       head.written += count;
       if (head.written === head.bytes.byteLength) {
         this.#queue.shift();
         head.done('written');
       }
+    }
+  }
+
+  /** One non-blocking write(2) of `bytes` (not empty) to the master: the count it took, or why none. */
+  #writeOnce(bytes: Uint8Array): number | 'full' | 'closed' {
+    if (!this.#master.isOpen()) return 'closed';
+    try {
+      return fs.writeSync(this.#master.fd, bytes);
+    } catch (error) {
+      if (errnoCode(error) === 'EAGAIN') return 'full';
+      // EIO: the terminal's other side is closed, the sandbox and its launcher are gone;
+      // input has nowhere to go, as on a pipe without a reader. No other error is expected
+      // on a master that is open; one would end the input the same way, seen by every
+      // pending write() as 'dropped'.
+      return 'closed';
     }
   }
 

@@ -82,6 +82,15 @@ export class PtySandbox extends SandboxProcess {
   }
 
   /**
+   * Input written now, synchronously, when nothing is queued (PtyInput.writeNow): the bytes
+   * the terminal took, all of them when they are dropped, 0 when write() must take them.
+   */
+  writeNow(data: Uint8Array): number {
+    if (!this.isRunning || this.#outputEnded) return data.byteLength;
+    return this.#input.writeNow(data);
+  }
+
+  /**
    * Sets the window size (TIOCSWINSZ); the kernel sends SIGWINCH to the foreground group.
    * Sizes from the network are validated by the protocol codec; here a bad one is a bug.
    */

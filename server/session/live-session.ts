@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../../client-sdk/src/errors/error-codes.js';
-import type { ClientFrame, ResumeFrame, SessionKind } from '../../client-sdk/src/protocol/index.js';
+import type { ClientFrame, OutputFrame, ResumeFrame, SessionKind } from '../../client-sdk/src/protocol/index.js';
 import { assertNever } from '../errors/assert-never.js';
 import { isSandgateError } from '../errors/sandgate-error.js';
 import { keepLeaseAlive, type LeaseKeeper } from '../quota/lease-keeper.js';
@@ -94,7 +94,7 @@ export class LiveSession {
         // gateway then read the PTY sooner, in smaller reads (2.6–3.0 KiB instead of 3.8–4.0 of
         // the line discipline's 4 KiB), and a flood ran about 6 % slower.
         this.#guard('output', () => {
-          this.#output.produce(channel, bytes);
+          this.#output.produce(channel, bytes, this.#sender());
           this.#timers.touch();
           this.#flushOutput();
         });
@@ -273,11 +273,16 @@ export class LiveSession {
     if (written > connection.conversation.stdinAcked) connection.send({ type: 'stdin-ack', offset: written });
   }
 
-  #flushOutput(): void {
+  /** How to send output now: through the attached connection once it runs (after hello), else not at all. */
+  #sender(): ((frame: OutputFrame) => void) | undefined {
     const connection = this.#current();
-    if (connection !== undefined && connection.conversation.phase === 'running') {
-      this.#output.pump((frame) => connection.send(frame));
-    }
+    return connection !== undefined && connection.conversation.phase === 'running' ? (frame) => connection.send(frame) : undefined;
+  }
+
+  #flushOutput(): void {
+    const send = this.#sender();
+    if (send !== undefined) this.#output.pump(send);
+    const connection = this.#current();
     const state = this.#state;
     if (state.phase === 'exiting' && state.outputEnd !== undefined && !state.drained && connection !== undefined && this.#output.sentOffset === state.outputEnd) {
       this.#dispatch({ type: 'output-drained', connection: state.connection });

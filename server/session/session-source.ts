@@ -29,6 +29,12 @@ export interface SessionSource {
    * holds them; bytes written after the process closed its input are dropped, as a pipe does.
    */
   write(bytes: Uint8Array): Promise<void>;
+  /**
+   * Hands stdin bytes to the process synchronously when it takes them at once and nothing is
+   * pending: the bytes taken (all of them when dropped), 0 when `write` must take them. The
+   * keystroke path of a PTY; a source without it (exec: a pipe stream) always uses `write`.
+   */
+  writeNow?(bytes: Uint8Array): number;
   /** End of input (EOF on an exec's stdin). A PTY has no separate input to close. */
   closeInput(): void;
   /** TIOCSWINSZ (PTY only; the caller has validated the size). */

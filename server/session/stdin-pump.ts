@@ -17,6 +17,11 @@ export interface StdinPumpOptions {
   readonly now: () => number;
   /** Writes one chunk; resolves when the gateway no longer holds it (never rejects). */
   readonly write: (bytes: Uint8Array) => Promise<void>;
+  /**
+   * Writes what the process takes at once, synchronously: the bytes taken (SessionSource.writeNow).
+   * Tried first whenever nothing is queued; whatever it leaves goes through `write`.
+   */
+  readonly writeNow?: (bytes: Uint8Array) => number;
   /** End of input, after the last byte. */
   readonly closeInput: () => void;
   /** Called with the total written after each chunk: send a stdin-ack. */
@@ -60,11 +65,15 @@ export class StdinPump {
     return this.#received - this.#written;
   }
 
-  /** Takes a copy of `bytes` (a view into the WebSocket message). */
+  /**
+   * `bytes` is a view into the WebSocket message: when nothing is pending it is offered to the
+   * process at once (`writeNow`, a keystroke's only hop); what is left is copied and queued.
+   */
   push(bytes: Uint8Array): void {
     if (this.#disposed || this.#closeRequested || bytes.byteLength === 0) return;
-    this.#queue.push(new Uint8Array(bytes));
     this.#received += bytes.byteLength;
+    const taken = this.#isIdle() ? this.#writeNow(bytes) : 0;
+    if (taken < bytes.byteLength) this.#queue.push(bytes.slice(taken));
     this.#pump();
   }
 
@@ -79,6 +88,27 @@ export class StdinPump {
     this.#queue.length = 0;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Nothing queued, being written or waiting for the pace. */
+  #isIdle(): boolean {
+    return this.#queue.length === 0 && !this.#writing && this.#timer === undefined;
+  }
+
+  /** The synchronous write of what the pace allows now; the bucket is charged for what was taken. */
+  #writeNow(bytes: Uint8Array): number {
+    const writeNow = this.#options.writeNow;
+    if (writeNow === undefined) return 0;
+    const { limit, now } = this.#options;
+    const at = now();
+    const grant = takeUpTo(limit, this.#bucket, bytes.byteLength, at);
+    if (grant.granted === 0) return 0;
+    const taken = writeNow(grant.granted === bytes.byteLength ? bytes : bytes.subarray(0, grant.granted));
+    if (taken === 0) return 0;
+    this.#bucket = taken === grant.granted ? grant.bucket : takeUpTo(limit, this.#bucket, taken, at).bucket;
+    this.#written += taken;
+    this.#options.written(this.#written);
+    return taken;
   }
 
   #pump(): void {
