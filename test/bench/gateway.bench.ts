@@ -9,9 +9,17 @@
  * Figures: connect-to-prompt (ws open → the prompt's first byte), keystroke echo round trip
  * (one byte out → its echo back), output throughput (`head -c N /dev/zero | base64`, median
  * of 3 alternating rounds), and server RSS per idle session (N idle shells minus none, over
- * N). Latency samples are interleaved between the two servers so that machine noise hits both
+ * N, measured after N others were opened). Latency samples are interleaved between the two servers so that machine noise hits both
  * alike. Each figure is printed beside the baseline with the ratio sandgate / naive. The
  * sandbox gets 2 CPU cores, as the naive shell has.
+ *
+ * Rounds: latency is sampled in `--rounds` rounds, each with both servers started afresh, and
+ * the samples of all rounds are pooled. On a small VM the figure depends on where the
+ * scheduler happens to put the client, the server, the tty worker and the shell: a wake-up
+ * across CPUs costs 30–40 µs on the 2-vCPU machines of FIELD-NOTES (a pipe ping-pong: 60–85 µs
+ * round trip across CPUs, 2.6 µs on one), and that placement sticks for a process's life. In a
+ * single run the same code measured 0.85–1.16x; fresh processes per round sample the
+ * placements instead of betting on one. The per-round ratios are printed too.
  *
  * The two clients do the same work around the protocol: each keeps a 4 KiB tail of the
  * output and checks its waiters on every message. The sandgate one (bench-client.ts) also
@@ -23,7 +31,8 @@
  * bench (whose client also re-joined its whole kept output on every message). Either way an
  * ack goes out after the waiters saw the frame, as a terminal acks after rendering.
  *
- * Not a test. Usage: node dist/test/bench/gateway.bench.js [--connects N] [--echoes N] [--mb N] [--idle N] [--ack half-window|every-frame]
+ * Not a test. Usage: node dist/test/bench/gateway.bench.js [--rounds N] [--connects N] [--echoes N] [--mb N] [--idle N] [--ack half-window|every-frame]
+ * (--connects and --echoes are per round).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,13 +55,15 @@ const TAIL_BYTES = 4096;
 
 const { values } = parseArgs({
   options: {
-    connects: { type: 'string', default: '40' },
+    rounds: { type: 'string', default: '5' },
+    connects: { type: 'string', default: '10' },
     echoes: { type: 'string', default: '300' },
     mb: { type: 'string', default: '64' },
-    idle: { type: 'string', default: '50' },
+    idle: { type: 'string', default: '150' },
     ack: { type: 'string', default: 'half-window' },
   },
 });
+const ROUNDS = Number(values.rounds);
 const CONNECTS = Number(values.connects);
 const ECHOES = Number(values.echoes);
 const THROUGHPUT_BYTES = Number(values.mb) * 1_000_000;
@@ -211,8 +222,8 @@ async function throughput(server: Server, bytes: number): Promise<{ mbPerSec: nu
   return { mbPerSec: received / 1e6 / seconds, received };
 }
 
-async function rssPerIdleSession(server: Server, count: number): Promise<number> {
-  const before = server.child.rssBytes();
+/** Opens `count` shells in batches of 5, each at its prompt. */
+async function openIdle(server: Server, count: number): Promise<Term[]> {
   const terms: Term[] = [];
   for (let i = 0; i < count; i += 5) {
     const batch = await Promise.all(Array.from({ length: Math.min(5, count - i) }, async () => {
@@ -222,8 +233,20 @@ async function rssPerIdleSession(server: Server, count: number): Promise<number>
     }));
     terms.push(...batch);
   }
+  return terms;
+}
+
+/**
+ * The server's RSS growth per idle session, at the margin: `count` sessions are opened first
+ * (heap pages, lazily compiled code and pools grow in steps a fresh process takes once), then
+ * `count` more are measured.
+ */
+async function rssPerIdleSession(server: Server, count: number): Promise<number> {
+  const warm = await openIdle(server, count);
+  const before = server.child.rssBytes();
+  const measured = await openIdle(server, count);
   const after = server.child.rssBytes();
-  for (const term of terms) term.close();
+  for (const term of [...warm, ...measured]) term.close();
   return (after - before) / count;
 }
 
@@ -235,28 +258,57 @@ function row(cells: readonly string[], widths: readonly number[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
 }
 
+/** Both servers, started afresh (new processes, so the scheduler places them anew). */
+async function startServers(work: string, configFile: string, key: TestKey, children: ServerChild[]): Promise<Server[]> {
+  const naiveChild = await startServerChild(process.execPath, [NAIVE_SERVER, '0'], /listening (\d+)/);
+  children.push(naiveChild);
+  const sgChild = await startServerChild(process.execPath, [SANDGATE_CLI, 'serve', '--config', configFile, '--port', '0'], /sessions at (ws:\/\/\S+?)\)/, { cwd: work });
+  children.push(sgChild);
+  return [naiveServer(naiveChild), sandgateServer(sgChild, sgChild.ready, key, ACK_POLICY)];
+}
+
+async function stopServers(children: ServerChild[]): Promise<void> {
+  for (const child of children.splice(0).reverse()) await child.stop();
+}
+
+/** One round of latency samples: fresh servers, a warm-up session each, then connects and echoes interleaved. */
+async function latencyRound(work: string, configFile: string, key: TestKey, children: ServerChild[]): Promise<{ connect: Map<string, number[]>; echo: Map<string, number[]> }> {
+  const servers = await startServers(work, configFile, key, children);
+  try {
+    // Warm-up: one session each (JIT, lazily loaded modules), then interleaved samples.
+    for (const s of servers) await connectToPrompt(s);
+    const connect = new Map<string, number[]>(servers.map((s) => [s.name, []]));
+    for (let i = 0; i < CONNECTS; i += 1) for (const s of servers) connect.get(s.name)?.push(await connectToPrompt(s));
+    return { connect, echo: await echoSamples(servers, ECHOES) };
+  } finally {
+    await stopServers(children);
+  }
+}
+
+function pooled(rounds: readonly Map<string, number[]>[], name: string): number[] {
+  return rounds.flatMap((round) => round.get(name) ?? []);
+}
+
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sandgate-bench-'));
   const keys = makeTestKeys();
   const configFile = path.join(work, 'sandgate.json');
   fs.writeFileSync(configFile, JSON.stringify({
-    auth: { keys: keys.authKeys }, maxSessionsPerUser: 100, maxSessionsPerTenant: 200, idleTimeoutMs: 0, pingIntervalMs: 0, resumeGraceMs: 0,
+    auth: { keys: keys.authKeys }, maxSessionsPerUser: 100, maxSessionsPerTenant: 1000, maxSessions: 1000, idleTimeoutMs: 0, pingIntervalMs: 0, resumeGraceMs: 0,
     // The naive server's shell may use both cores: so may the sandbox's, so that the figure is the gateway's overhead, not the CPU quota.
     limits: { cpuCores: 2 },
   }));
   const children: ServerChild[] = [];
   try {
-    const naiveChild = await startServerChild(process.execPath, [NAIVE_SERVER, '0'], /listening (\d+)/);
-    children.push(naiveChild);
-    const sgChild = await startServerChild(process.execPath, [SANDGATE_CLI, 'serve', '--config', configFile, '--port', '0'], /sessions at (ws:\/\/\S+?)\)/, { cwd: work });
-    children.push(sgChild);
-    const servers = [naiveServer(naiveChild), sandgateServer(sgChild, sgChild.ready, keys.ed, ACK_POLICY)];
-
-    // Warm-up: one session each (JIT, lazily loaded modules), then interleaved samples.
-    for (const s of servers) await connectToPrompt(s);
-    const connect = new Map<string, number[]>(servers.map((s) => [s.name, []]));
-    for (let i = 0; i < CONNECTS; i += 1) for (const s of servers) connect.get(s.name)?.push(await connectToPrompt(s));
-    const echo = await echoSamples(servers, ECHOES);
+    const connectRounds: Map<string, number[]>[] = [];
+    const echoRounds: Map<string, number[]>[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const { connect, echo } = await latencyRound(work, configFile, keys.ed, children);
+      connectRounds.push(connect);
+      echoRounds.push(echo);
+    }
+    // Throughput and memory: one more pair of fresh servers.
+    const servers = await startServers(work, configFile, keys.ed, children);
     // Throughput: THROUGHPUT_ROUNDS alternating rounds, the median of each server's.
     const rounds = new Map<string, number[]>(servers.map((s) => [s.name, []]));
     for (let round = 0; round < THROUGHPUT_ROUNDS; round += 1) for (const s of servers) rounds.get(s.name)?.push((await throughput(s, THROUGHPUT_BYTES)).mbPerSec);
@@ -264,23 +316,29 @@ async function main(): Promise<void> {
     const rss = new Map<string, number>();
     for (const s of servers) rss.set(s.name, await rssPerIdleSession(s, IDLE));
 
-    const summary = (m: Map<string, number[]>, name: string): LatencySummary => summarize(name, m.get(name) ?? []);
     const lines: [string, number, number, string][] = [];
-    for (const [label, m] of [['connect-to-prompt', connect], ['keystroke echo', echo]] as const) {
-      const n = summary(m, 'naive');
-      const g = summary(m, 'sandgate');
+    const roundRatios: string[] = [];
+    for (const [label, perRound] of [['connect-to-prompt', connectRounds], ['keystroke echo', echoRounds]] as const) {
+      const n = summarize('naive', pooled(perRound, 'naive'));
+      const g = summarize('sandgate', pooled(perRound, 'sandgate'));
       lines.push([`${label} p50 (ms)`, n.p50Ms, g.p50Ms, label === 'keystroke echo' ? 'target ≤ 1.00x' : '']);
       lines.push([`${label} p99 (ms)`, n.p99Ms, g.p99Ms, '']);
+      const ratios = perRound.map((round) => summarize('sandgate', round.get('sandgate') ?? []).p50Ms / summarize('naive', round.get('naive') ?? []).p50Ms);
+      roundRatios.push(`${label} p50 ratio per round ${ratios.map((r) => r.toFixed(2)).join(' ')} (median ${median(ratios).toFixed(2)})`);
     }
     lines.push([`throughput, ${values.mb} MB base64, median of ${THROUGHPUT_ROUNDS} (MB/s)`, thr.get('naive') ?? NaN, thr.get('sandgate') ?? NaN, 'target ≥ 0.90x']);
-    lines.push([`RSS per idle session, N=${IDLE} (KiB)`, (rss.get('naive') ?? NaN) / 1024, (rss.get('sandgate') ?? NaN) / 1024, '']);
+    lines.push([`RSS per idle session, ${IDLE} more after ${IDLE} (KiB)`, (rss.get('naive') ?? NaN) / 1024, (rss.get('sandgate') ?? NaN) / 1024, '']);
     const widths = [46, 10, 10, 8, 16];
     process.stdout.write(`${row(['figure', 'naive', 'sandgate', 'ratio', ''], widths)}\n${'-'.repeat(98)}\n`);
-    for (const [label, n, g, target] of lines) process.stdout.write(`${row([label, n.toFixed(2), g.toFixed(2), `${(g / n).toFixed(2)}x`, target], widths)}\n`);
-    process.stdout.write(`samples: connect ${CONNECTS} and echo ${ECHOES} each, interleaved; throughput rounds naive ${fmt(rounds.get('naive'))}, sandgate ${fmt(rounds.get('sandgate'))} MB/s; sandgate client acks ${ACK_POLICY}\n`);
+    for (const [label, n, g, target] of lines) {
+      const digits = label.startsWith('keystroke') ? 3 : 2;
+      process.stdout.write(`${row([label, n.toFixed(digits), g.toFixed(digits), `${(g / n).toFixed(2)}x`, target], widths)}\n`);
+    }
+    for (const line of roundRatios) process.stdout.write(`${line}\n`);
+    process.stdout.write(`samples: ${ROUNDS} rounds of fresh servers, each with connect ${CONNECTS} and echo ${ECHOES} per server, interleaved, pooled; throughput rounds naive ${fmt(rounds.get('naive'))}, sandgate ${fmt(rounds.get('sandgate'))} MB/s; sandgate client acks ${ACK_POLICY}\n`);
     process.stdout.write(`RSS is the server process's own (VmRSS); the shells (naive) and sandboxes (sandgate) are other processes. Host ${os.cpus().length} CPUs, Node ${process.version}\n`);
   } finally {
-    for (const child of children.reverse()) await child.stop();
+    await stopServers(children);
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

@@ -18,58 +18,73 @@ const TWO_POW_32 = 0x1_0000_0000;
 /** High 32 bits of Number.MAX_SAFE_INTEGER. */
 const MAX_SAFE_HIGH = 0x1f_ffff;
 
-interface DataHeader {
-  readonly channelId: number;
-  readonly offset: number;
-  readonly data: Uint8Array;
+/**
+ * The header is read and written byte by byte rather than through a DataView: these run once
+ * per keystroke and per output chunk on both ends, and a DataView is an allocation each time.
+ */
+function readOffset(bytes: Uint8Array): number {
+  const high = ((bytes[1] ?? 0) << 24 | (bytes[2] ?? 0) << 16 | (bytes[3] ?? 0) << 8 | (bytes[4] ?? 0)) >>> 0;
+  const low = ((bytes[5] ?? 0) << 24 | (bytes[6] ?? 0) << 16 | (bytes[7] ?? 0) << 8 | (bytes[8] ?? 0)) >>> 0;
+  return high > MAX_SAFE_HIGH ? -1 : high * TWO_POW_32 + low;
 }
 
-function decodeHeader(bytes: Uint8Array, maxDataFrameBytes: number): DecodeResult<DataHeader> {
+function writeOffset(bytes: Uint8Array, offset: number): void {
+  const high = Math.floor(offset / TWO_POW_32);
+  const low = offset % TWO_POW_32;
+  bytes[1] = high >>> 24;
+  bytes[2] = (high >>> 16) & 0xff;
+  bytes[3] = (high >>> 8) & 0xff;
+  bytes[4] = high & 0xff;
+  bytes[5] = low >>> 24;
+  bytes[6] = (low >>> 16) & 0xff;
+  bytes[7] = (low >>> 8) & 0xff;
+  bytes[8] = low & 0xff;
+}
+
+/** The header's problem, if any: size, offset range, a payload of at least one byte. */
+function headerProblem(bytes: Uint8Array, offset: number, maxDataFrameBytes: number): Failure | undefined {
   if (bytes.byteLength > maxDataFrameBytes) {
     return failure('SG_PROTO_TOO_LARGE', `data frame of ${bytes.byteLength} bytes exceeds maxDataFrameBytes ${maxDataFrameBytes}`);
   }
   if (bytes.byteLength < DATA_HEADER_BYTES) {
     return failure('SG_PROTO_MALFORMED', `data frame of ${bytes.byteLength} bytes is shorter than its ${DATA_HEADER_BYTES}-byte header`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const high = view.getUint32(1);
-  if (high > MAX_SAFE_HIGH) return failure('SG_PROTO_FIELD_INVALID', 'data frame offset exceeds 2^53 - 1');
-  const offset = high * TWO_POW_32 + view.getUint32(5);
-  const data = bytes.subarray(DATA_HEADER_BYTES);
-  if (data.byteLength === 0) return failure('SG_PROTO_FIELD_INVALID', 'data frame has an empty payload');
-  if (offset + data.byteLength > PROTOCOL_LIMITS.maxOffset) {
+  if (offset < 0) return failure('SG_PROTO_FIELD_INVALID', 'data frame offset exceeds 2^53 - 1');
+  const payloadBytes = bytes.byteLength - DATA_HEADER_BYTES;
+  if (payloadBytes === 0) return failure('SG_PROTO_FIELD_INVALID', 'data frame has an empty payload');
+  if (offset + payloadBytes > PROTOCOL_LIMITS.maxOffset) {
     return failure('SG_PROTO_FIELD_INVALID', 'data frame ends beyond offset 2^53 - 1');
   }
-  return { ok: true, frame: { channelId: view.getUint8(0), offset, data } };
+  return undefined;
 }
 
 export function decodeOutputFrame(bytes: Uint8Array, maxDataFrameBytes: number): DecodeResult<OutputFrame> {
-  const header = decodeHeader(bytes, maxDataFrameBytes);
-  if (!header.ok) return header;
-  const { channelId, offset, data } = header.frame;
+  const offset = bytes.byteLength >= DATA_HEADER_BYTES ? readOffset(bytes) : 0;
+  const problem = headerProblem(bytes, offset, maxDataFrameBytes);
+  if (problem !== undefined) return problem;
+  const channelId = bytes[0];
   const channel = outputChannel(channelId);
   if (channel === undefined) return failure('SG_PROTO_UNKNOWN_TYPE', `channel ${channelId} is not a server-to-client channel (0 stdout, 1 stderr)`);
-  return { ok: true, frame: { type: 'output', channel, offset, data } };
+  return { ok: true, frame: { type: 'output', channel, offset, data: bytes.subarray(DATA_HEADER_BYTES) } };
 }
 
 export function decodeStdinFrame(bytes: Uint8Array, maxDataFrameBytes: number): DecodeResult<StdinFrame> {
-  const header = decodeHeader(bytes, maxDataFrameBytes);
-  if (!header.ok) return header;
-  const { channelId, offset, data } = header.frame;
+  const offset = bytes.byteLength >= DATA_HEADER_BYTES ? readOffset(bytes) : 0;
+  const problem = headerProblem(bytes, offset, maxDataFrameBytes);
+  if (problem !== undefined) return problem;
+  const channelId = bytes[0];
   if (channelId !== CHANNEL_IDS.stdin) {
     return failure('SG_PROTO_UNKNOWN_TYPE', `channel ${channelId} is not a client-to-server channel (2 stdin)`);
   }
-  return { ok: true, frame: { type: 'stdin', offset, data } };
+  return { ok: true, frame: { type: 'stdin', offset, data: bytes.subarray(DATA_HEADER_BYTES) } };
 }
 
 export function encodeDataFrame(frame: OutputFrame | StdinFrame, maxDataFrameBytes: number): EncodeResult<Uint8Array> {
   const problem = dataFrameProblem(frame, maxDataFrameBytes);
   if (problem !== undefined) return problem;
   const bytes = new Uint8Array(DATA_HEADER_BYTES + frame.data.byteLength);
-  const view = new DataView(bytes.buffer);
-  view.setUint8(0, frame.type === 'stdin' ? CHANNEL_IDS.stdin : CHANNEL_IDS[frame.channel]);
-  view.setUint32(1, Math.floor(frame.offset / TWO_POW_32));
-  view.setUint32(5, frame.offset % TWO_POW_32);
+  bytes[0] = frame.type === 'stdin' ? CHANNEL_IDS.stdin : CHANNEL_IDS[frame.channel];
+  writeOffset(bytes, frame.offset);
   bytes.set(frame.data, DATA_HEADER_BYTES);
   return { ok: true, payload: bytes };
 }
