@@ -44,7 +44,7 @@ import { goodClaims, makeTestKeys, signed, type TestKey } from '../helpers/attac
 import { PROMPT } from '../helpers/gateway-attack-client.js';
 import { startServerChild, type ServerChild } from '../helpers/server-child.js';
 import { ACK_POLICIES, BenchClient, type AckPolicy } from './bench-client.js';
-import { summarize, type LatencySummary } from './latency-stats.js';
+import { summarize } from './latency-stats.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NAIVE_SERVER = path.join(REPO_ROOT, 'test', 'bench', 'baselines', 'naive-server.js');
