@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { decodeServerFrame, encodeClientFrame } from '../../client-sdk/src/protocol/codec.js';
 import { errorCodeOfClose } from '../../client-sdk/src/protocol/close-reason.js';
-import { DATA_HEADER_BYTES, SUBPROTOCOL, type ClientFrame, type ExitFrame, type SessionLimits } from '../../client-sdk/src/protocol/frames.js';
+import { STDIN_HEADER_BYTES, SUBPROTOCOL, type ClientFrame, type ExitFrame, type SessionLimits } from '../../client-sdk/src/protocol/frames.js';
 import { ERROR_CODES, isErrorCode } from '../../client-sdk/src/errors/error-codes.js';
 import { assertNever } from '../errors/assert-never.js';
 
@@ -79,7 +79,7 @@ export function connectSession(options: ConnectOptions): ConnectSession {
   const stdinCredit = (): number => (limits === undefined ? 0 : limits.stdinWindowBytes - (stdinSent - stdinAcked));
   const flushStdin = (): void => {
     if (limits === undefined) return;
-    const maxPayload = limits.maxDataFrameBytes - DATA_HEADER_BYTES;
+    const maxPayload = limits.maxDataFrameBytes - STDIN_HEADER_BYTES;
     while (pendingStdin.length > 0 && stdinCredit() > 0) {
       const head = pendingStdin[0];
       if (head === undefined) break;
@@ -155,6 +155,11 @@ export function connectSession(options: ConnectOptions): ConnectSession {
         return;
       case 'output': {
         received = frame.offset + frame.data.length;
+        // Every output frame carries the stdin acknowledgement: it may open the stdin window.
+        if (frame.stdinAck > stdinAcked) {
+          stdinAcked = frame.stdinAck;
+          flushStdin();
+        }
         const target = frame.channel === 'stderr' ? options.stderr : options.stdout;
         // Copy: the frame's data is a view into the message.
         if (target.write(Buffer.from(frame.data))) consumed();

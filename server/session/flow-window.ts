@@ -1,4 +1,4 @@
-import { DATA_HEADER_BYTES } from '../../client-sdk/src/protocol/index.js';
+import { OUTPUT_HEADER_BYTES } from '../../client-sdk/src/protocol/index.js';
 import { SessionError } from './session-error.js';
 
 /**
@@ -95,7 +95,7 @@ export function canSend(flow: OutputFlow, bytes: number): boolean {
 
 /** Payload bytes of the next output frame (0: send nothing now), for frames of at most `maxDataFrameBytes`. */
 export function nextFrameBytes(flow: OutputFlow, maxDataFrameBytes: number): number {
-  return Math.max(0, Math.min(sendableBytes(flow), maxDataFrameBytes - DATA_HEADER_BYTES));
+  return Math.max(0, Math.min(sendableBytes(flow), maxDataFrameBytes - OUTPUT_HEADER_BYTES));
 }
 
 /** Every produced byte has been sent on this connection (with the source ended: `exit` may follow). */

@@ -1,11 +1,11 @@
 import type { ErrorCode } from '../../client-sdk/src/errors/error-codes.js';
-import type { ClientFrame, OutputFrame, ResumeFrame, SessionKind } from '../../client-sdk/src/protocol/index.js';
+import type { ClientFrame, ResumeFrame, SessionKind } from '../../client-sdk/src/protocol/index.js';
 import { assertNever } from '../errors/assert-never.js';
 import { isSandgateError } from '../errors/sandgate-error.js';
 import { keepLeaseAlive, type LeaseKeeper } from '../quota/lease-keeper.js';
 import type { SandboxResult } from '../sandbox/sandbox-result.js';
 import { sessionEndOf } from './exit-status.js';
-import { OutputPump } from './output-pump.js';
+import { OutputPump, type OutputChunk } from './output-pump.js';
 import type { SessionConnection } from './session-connection.js';
 import { SessionError } from './session-error.js';
 import type { SessionOwner } from './session-registry.js';
@@ -14,6 +14,7 @@ import type { LiveSessionInit, SessionContext, SessionLabel } from './session-co
 import { SessionTimers } from './session-timers.js';
 import { initialSessionState, isResumable, transition, type SessionAction, type SessionEvent, type SessionState } from './session-state.js';
 import { SessionInput } from './session-input.js';
+import { STDIN_ACK_DELAY_MS, StdinAckSchedule } from './stdin-ack-schedule.js';
 
 /**
  * One live session: the thin shell around the pure core (STYLE.md rule 6). It owns — and
@@ -41,6 +42,7 @@ export class LiveSession {
   readonly #init: LiveSessionInit;
   readonly #output: OutputPump;
   readonly #input: SessionInput;
+  readonly #stdinAcks: StdinAckSchedule;
   readonly #timers: SessionTimers;
   readonly #connections = new Map<number, SessionConnection>();
   readonly #keeper: LeaseKeeper;
@@ -63,7 +65,8 @@ export class LiveSession {
     this.#init = init;
     const { layer, hello } = ctx.settings;
     this.#output = new OutputPump({ ...layer, outputWindowBytes: hello.outputWindowBytes, maxDataFrameBytes: hello.maxDataFrameBytes });
-    this.#input = new SessionInput({ settings: ctx.settings, now: ctx.now, source: () => this.#source, written: () => this.#acknowledgeStdin() });
+    this.#stdinAcks = new StdinAckSchedule({ windowBytes: hello.stdinWindowBytes, delayMs: STDIN_ACK_DELAY_MS, send: () => this.#acknowledgeStdin() });
+    this.#input = new SessionInput({ settings: ctx.settings, now: ctx.now, source: () => this.#source, written: () => this.#stdinWritten() });
     this.#timers = new SessionTimers({
       now: ctx.now,
       lifetimeMs: Math.min(init.policy.lifetimeMs, ctx.settings.maxSessionLifetimeMs),
@@ -171,6 +174,7 @@ export class LiveSession {
   async #release(closeWith: CloseWith): Promise<void> {
     this.#timers.dispose();
     this.#input.dispose();
+    this.#stdinAcks.dispose();
     this.#keeper.stop();
     this.#ctx.tokens.revoke(this.id);
     this.#ctx.ended(this);
@@ -224,7 +228,7 @@ export class LiveSession {
       });
     }
     if (this.#drainDeadline !== undefined) this.#sendShutdownNotice(connection);
-    this.#acknowledgeStdin();
+    this.#stdinAcks.now();
     this.#flushOutput();
   }
 
@@ -265,18 +269,39 @@ export class LiveSession {
     }
   }
 
+  /** Stdin reached the process: the attached client is owed an ack (stdin-ack-schedule.ts says how it gets it). */
+  #stdinWritten(): void {
+    const connection = this.#running();
+    if (connection !== undefined) this.#stdinAcks.written(this.#input.stdin.written - connection.conversation.stdinAcked);
+  }
+
   /** Sends a stdin-ack when the process has taken more than this connection was told. */
   #acknowledgeStdin(): void {
-    const connection = this.#current();
-    if (connection === undefined || connection.conversation.phase !== 'running') return;
+    const connection = this.#running();
+    if (connection === undefined) return;
     const written = this.#input.stdin.written;
     if (written > connection.conversation.stdinAcked) connection.send({ type: 'stdin-ack', offset: written });
   }
 
-  /** How to send output now: through the attached connection once it runs (after hello), else not at all. */
-  #sender(): ((frame: OutputFrame) => void) | undefined {
+  /** The attached connection once it runs (after hello). */
+  #running(): SessionConnection | undefined {
     const connection = this.#current();
-    return connection !== undefined && connection.conversation.phase === 'running' ? (frame) => connection.send(frame) : undefined;
+    return connection !== undefined && connection.conversation.phase === 'running' ? connection : undefined;
+  }
+
+  /**
+   * How to send output now: as output frames on the running connection, each carrying the
+   * stdin acknowledgement (never below what this connection was told: after a resume hello
+   * counts every byte received as acknowledged); undefined while no client can take output.
+   */
+  #sender(): ((chunk: OutputChunk) => void) | undefined {
+    const connection = this.#running();
+    if (connection === undefined) return undefined;
+    return (chunk) => {
+      const stdinAck = Math.max(this.#input.stdin.written, connection.conversation.stdinAcked);
+      connection.send({ type: 'output', channel: chunk.channel, offset: chunk.offset, stdinAck, data: chunk.data });
+      this.#stdinAcks.carried();
+    };
   }
 
   #flushOutput(): void {

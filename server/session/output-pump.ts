@@ -1,4 +1,4 @@
-import { DATA_HEADER_BYTES, type OutputChannel, type OutputFrame } from '../../client-sdk/src/protocol/index.js';
+import { OUTPUT_HEADER_BYTES, type OutputChannel, type OutputFrame } from '../../client-sdk/src/protocol/index.js';
 import {
   createOutputFlow, isDrained, nextFrameBytes, onAck, onProduced, onResume, onSent, outputCredit, shouldPauseSource, shouldResumeSource,
   withSourcePaused, type OutputFlow, type OutputFlowLimits, type ResumeResult,
@@ -17,6 +17,12 @@ import type { SessionError } from './session-error.js';
  * (after hello, on an ack, on new output), and sends nothing otherwise, so a detached session
  * keeps producing into the ring until the high mark pauses its source.
  */
+
+/**
+ * Output ready to go out: an output frame but for its stdin acknowledgement, which the session
+ * adds as it sends (live-session.ts), since the pump knows nothing of stdin.
+ */
+export type OutputChunk = Omit<OutputFrame, 'stdinAck'>;
 
 export interface SourceControl {
   pause(): void;
@@ -83,10 +89,10 @@ export class OutputPump {
    * the socket before the ring copy and the flow bookkeeping (about 4 µs of the gateway's
    * out-path, measured with the gateway bench). Anything else waits for `pump`.
    */
-  produce(channel: OutputChannel, bytes: Uint8Array, send?: (frame: OutputFrame) => void): void {
+  produce(channel: OutputChannel, bytes: Uint8Array, send?: (chunk: OutputChunk) => void): void {
     const length = bytes.byteLength;
     if (length === 0) return;
-    const cutThrough = send !== undefined && isDrained(this.#flow) && length <= outputCredit(this.#flow) && length <= this.#maxDataFrameBytes - DATA_HEADER_BYTES;
+    const cutThrough = send !== undefined && isDrained(this.#flow) && length <= outputCredit(this.#flow) && length <= this.#maxDataFrameBytes - OUTPUT_HEADER_BYTES;
     if (cutThrough) send({ type: 'output', channel, offset: this.#flow.producedOffset, data: bytes });
     this.#ring.append(channel, bytes);
     this.#flow = onProduced(this.#flow, length);
@@ -95,7 +101,7 @@ export class OutputPump {
   }
 
   /** Sends, through `send`, every frame the client's window allows now. Returns the bytes sent. */
-  pump(send: (frame: OutputFrame) => void): number {
+  pump(send: (chunk: OutputChunk) => void): number {
     let total = 0;
     for (;;) {
       const want = nextFrameBytes(this.#flow, this.#maxDataFrameBytes);

@@ -68,7 +68,7 @@ export class SgClient {
   acked = 0;
   /** Stdin bytes sent. */
   stdinSent = 0;
-  /** Latest stdin-ack offset. */
+  /** Latest stdin acknowledgement (a stdin-ack, or the one an output frame carries). */
   stdinAcked = 0;
   /** Largest `received - acked` seen on arrival of an output frame: what the server sent beyond the last ack. */
   maxUnacked = 0;
@@ -278,6 +278,7 @@ export class SgClient {
     } else if (decoded.frame.type === 'output') {
       const frame = decoded.frame;
       this.maxUnacked = Math.max(this.maxUnacked, frame.offset + frame.data.byteLength - this.acked);
+      this.stdinAcked = Math.max(this.stdinAcked, frame.stdinAck);
       if (frame.offset !== this.received) this.offsetProblems.push(`output frame at ${frame.offset} while ${this.received} bytes were received`);
       // Keep only the bytes past what we have: a repeat is recorded above, never appended twice.
       const skip = Math.max(0, this.received - frame.offset);

@@ -7,7 +7,7 @@
  *   resize(c, r) / signal(name)        control frames
  *   ack(offset?) / setAckMode(mode)    manual acks (default: everything received), or back to 'auto'
  *   send(frame) / sendRaw(data, {binary})   any valid frame (even out of order), or any bytes
- *   waitForOutput(pattern, {channel?}) / waitForFrame(type, where?) / waitForExit() / waitForClose()
+ *   waitForOutput(pattern, {channel?}) / waitForFrame(type, where?) / waitForStdinAck(offset) / waitForExit() / waitForClose()
  *   waitFor(what, check)               any condition, re-checked on every frame and on the close
  *   output(channel?) / text(channel?)  bytes (text) received since the hello, all or by channel
  *   frames                              every control frame received, in order
@@ -20,7 +20,7 @@ import WebSocket from 'ws';
 
 import {
   CEILING_FRAME_LIMITS, advance, decodeServerFrame, encodeClientFrame, errorCodeOfClose, startConversation, stdinCredit,
-  DATA_HEADER_BYTES,
+  STDIN_HEADER_BYTES,
   type ClientFrame, type Conversation, type ExitFrame, type HelloFrame, type OpenFrame, type OutputChannel, type ResumeFrame,
   type ServerFrame, type SignalName, type OpenPtyFrame, type OpenExecFrame,
 } from '../../client-sdk/src/protocol/index.js';
@@ -56,6 +56,8 @@ function isFrameOf<K extends ControlType>(frame: ControlFrame, type: K): frame i
 export class TestClient {
   readonly ws: WebSocket;
   readonly frames: ControlFrame[] = [];
+  /** The stdin acknowledgement the latest output frame carried. */
+  lastOutputStdinAck = 0;
   readonly violations: string[] = [];
   #conversation: Conversation = startConversation();
   #hello: HelloFrame | undefined;
@@ -188,6 +190,11 @@ export class TestClient {
     return this.waitFor(`a ${type} frame`, () => this.frames.find((frame): frame is Extract<ControlFrame, { type: K }> => isFrameOf(frame, type) && where(frame)), timeoutMs);
   }
 
+  /** Until the server has acknowledged `offset` stdin bytes: by a stdin-ack, or the acknowledgement an output frame carries. */
+  waitForStdinAck(offset: number, timeoutMs = WAIT_MS): Promise<number> {
+    return this.waitFor(`stdin acknowledged up to ${offset}`, () => (this.#conversation.stdinAcked >= offset ? this.#conversation.stdinAcked : undefined), timeoutMs);
+  }
+
   waitForExit(timeoutMs = WAIT_MS): Promise<ExitFrame> {
     return this.waitForFrame('exit', () => true, timeoutMs);
   }
@@ -253,6 +260,7 @@ export class TestClient {
     else this.#conversation = next.state;
     if (frame.type === 'output') {
       this.#received = frame.offset + frame.data.byteLength;
+      this.lastOutputStdinAck = frame.stdinAck;
       this.#outputBytes += frame.data.byteLength;
       if (this.#options.retainOutput !== false) {
         const data = Buffer.from(frame.data);
@@ -264,6 +272,8 @@ export class TestClient {
         }
       }
       if (this.#ackMode === 'auto') this.#scheduleAck();
+      // Every output frame carries the stdin acknowledgement: it may open the stdin window.
+      this.#flushStdin();
     } else {
       this.frames.push(frame);
       if (frame.type === 'hello') {
@@ -288,7 +298,7 @@ export class TestClient {
     const limits = this.#hello?.limits;
     if (limits === undefined || this.ws.readyState !== WebSocket.OPEN) return;
     for (let head = this.#stdinQueue[0]; head !== undefined; head = this.#stdinQueue[0]) {
-      const room = Math.min(stdinCredit(this.#conversation), limits.maxDataFrameBytes - DATA_HEADER_BYTES);
+      const room = Math.min(stdinCredit(this.#conversation), limits.maxDataFrameBytes - STDIN_HEADER_BYTES);
       if (room <= 0) return;
       const chunk = head.subarray(0, room);
       if (chunk.byteLength === head.byteLength) this.#stdinQueue.shift();

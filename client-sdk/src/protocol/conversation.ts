@@ -119,12 +119,12 @@ function advanceServer(state: Conversation, frame: ServerFrame): Conversation | 
       if (end > state.outputAcked + state.outputWindowBytes) {
         return failure('SG_FLOW_WINDOW_EXCEEDED', `output up to offset ${end} exceeds ack ${state.outputAcked} + outputWindowBytes ${state.outputWindowBytes}`);
       }
-      return { ...state, outputOffset: end };
+      const stdinAckProblem = stdinAckOutOfOrder('output.stdinAck', frame.stdinAck, state);
+      if (stdinAckProblem !== undefined) return stdinAckProblem;
+      return { ...state, outputOffset: end, stdinAcked: frame.stdinAck };
     }
     case 'stdin-ack':
-      if (frame.offset < state.stdinAcked) return outOfOrder(`stdin-ack ${frame.offset} goes back from ${state.stdinAcked}`);
-      if (frame.offset > state.stdinOffset) return outOfOrder(`stdin-ack ${frame.offset} is beyond the stdin offset ${state.stdinOffset}`);
-      return { ...state, stdinAcked: frame.offset };
+      return stdinAckOutOfOrder('stdin-ack', frame.offset, state) ?? { ...state, stdinAcked: frame.offset };
     case 'notice':
       return state;
     case 'exit':
@@ -135,6 +135,13 @@ function advanceServer(state: Conversation, frame: ServerFrame): Conversation | 
     default:
       return assertNever(frame, 'server frame');
   }
+}
+
+/** A stdin acknowledgement (a stdin-ack, or the one an output frame carries) never goes back and never passes the stdin sent. */
+function stdinAckOutOfOrder(what: string, offset: number, state: Conversation): Failure | undefined {
+  if (offset < state.stdinAcked) return outOfOrder(`${what} ${offset} goes back from ${state.stdinAcked}`);
+  if (offset > state.stdinOffset) return outOfOrder(`${what} ${offset} is beyond the stdin offset ${state.stdinOffset}`);
+  return undefined;
 }
 
 function afterHello(state: Conversation, hello: HelloFrame): Conversation | Failure {

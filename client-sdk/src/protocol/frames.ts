@@ -29,8 +29,10 @@ export const RESUME_SUBPROTOCOL = 'sandgate.resume';
  */
 export const CHANNEL_IDS = { stdout: 0, stderr: 1, stdin: 2 } as const;
 export type OutputChannel = 'stdout' | 'stderr';
-/** Bytes before the payload of every data frame: channel (1) + offset (8). */
-export const DATA_HEADER_BYTES = 9;
+/** Bytes before the payload of a stdin frame: channel (1) + offset (8). */
+export const STDIN_HEADER_BYTES = 9;
+/** Bytes before the payload of an output frame: channel (1) + offset (8) + stdin acknowledged (8). */
+export const OUTPUT_HEADER_BYTES = 17;
 
 export const SESSION_KINDS = ['pty', 'exec'] as const;
 export type SessionKind = (typeof SESSION_KINDS)[number];
@@ -178,11 +180,20 @@ export interface OutputFrame {
   readonly channel: OutputChannel;
   /** Output offset of `data[0]`, shared by both channels. */
   readonly offset: number;
+  /**
+   * Stdin bytes the process has taken, cumulative: the stdin-ack every output frame carries
+   * (docs/protocol.md, "Flow control"), so that a keystroke's acknowledgement rides on its
+   * echo instead of a message of its own. Never below the last acknowledgement the client saw.
+   */
+  readonly stdinAck: number;
   /** At least one byte. A view into the received message: copy it to keep it. */
   readonly data: Uint8Array;
 }
 
-/** Stdin bytes consumed by the process, cumulative: the client may send up to offset + window. */
+/**
+ * Stdin bytes consumed by the process, cumulative: the client may send up to offset + window.
+ * Sent on its own only when no output frame carries the acknowledgement soon enough.
+ */
 export interface StdinAckFrame {
   readonly type: 'stdin-ack';
   readonly offset: number;

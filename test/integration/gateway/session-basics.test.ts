@@ -67,12 +67,52 @@ test('exec stdin reaches the command, is acknowledged, and stdin-close ends it: 
   await client.open({ kind: 'exec', argv: ['cat'] });
   client.write('hello sandbox\n');
   await client.waitForOutput(/hello sandbox\n/, { channel: 'stdout' });
-  await client.waitForFrame('stdin-ack', (ack) => ack.offset === 14);
+  t.is(await client.waitForStdinAck(14), 14);
   client.closeStdin();
   const exit = await client.waitForExit();
   t.like(exit, { code: 0, reason: 'exited' });
   t.is(client.text('stdout'), 'hello sandbox\n');
   t.is(client.text('stderr'), '');
+  noViolations(t, client);
+  await released(t, gw);
+});
+
+test('typed keys are acknowledged by their echo: each echo frame carries the stdin-ack of its key', async (t) => {
+  const gw = await startGatewayHarness(t);
+  const client = await gw.connect();
+  await client.open(SHELL);
+  await client.waitForOutput(PROMPT);
+  const line = 'echo typed';
+  for (let i = 1; i <= line.length; i += 1) {
+    const offset = client.conversation.stdinOffset;
+    client.write(line.charAt(i - 1));
+    await client.waitForOutput(new RegExp(`sg\\$ ${line.slice(0, i)}$`));
+    t.true(client.lastOutputStdinAck >= offset + 1, `the echo of key ${i} carried stdinAck ${client.lastOutputStdinAck}, at least ${offset + 1}`);
+  }
+  client.write('\r');
+  await client.waitForOutput(/[\r\n]typed\r\n/);
+  client.write('exit\r');
+  await client.waitForExit();
+  // A separate stdin-ack goes out only when no output carried the acknowledgement within
+  // STDIN_ACK_DELAY_MS (a loaded test machine may delay an echo that long): never one per key.
+  const separate = client.frames.filter((frame) => frame.type === 'stdin-ack').length;
+  t.true(separate < line.length, `${separate} separate stdin-acks for ${line.length} keys`);
+  t.is(client.conversation.stdinAcked, client.conversation.stdinOffset);
+  noViolations(t, client);
+  await released(t, gw);
+});
+
+test('stdin that no output follows is acknowledged by a stdin-ack of its own', async (t) => {
+  const gw = await startGatewayHarness(t);
+  const client = await gw.connect();
+  await client.open({ kind: 'exec', argv: ['sh', '-c', 'cat > /dev/null; echo done'] });
+  client.write('quiet input\n');
+  const ack = await client.waitForFrame('stdin-ack', (frame) => frame.offset === 12);
+  t.is(ack.offset, 12);
+  t.is(client.receivedOffset, 0, 'no output carried it');
+  client.closeStdin();
+  t.like(await client.waitForExit(), { code: 0 });
+  t.is(client.text('stdout'), 'done\n');
   noViolations(t, client);
   await released(t, gw);
 });

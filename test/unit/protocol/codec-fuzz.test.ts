@@ -94,7 +94,7 @@ function randomServerFrame(rng: Rng): ServerFrame {
     }
     case 'output': {
       const data = rng.bytes(1 + rng.int(64));
-      return { type, channel: rng.pick(['stdout', 'stderr'] as const), offset: rng.integer(0, MAX_SAFE - data.byteLength), data };
+      return { type, channel: rng.pick(['stdout', 'stderr'] as const), offset: rng.integer(0, MAX_SAFE - data.byteLength), stdinAck: rng.integer(0, MAX_SAFE), data };
     }
     case 'stdin-ack':
       return { type, offset: rng.integer(0, MAX_SAFE) };

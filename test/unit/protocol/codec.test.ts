@@ -19,6 +19,7 @@ import { CLIENT_SAMPLES, RESUME_TOKEN, SERVER_SAMPLES, SESSION_ID } from './samp
 const json = (value: unknown): string => JSON.stringify(value);
 
 /** A binary data frame built by hand: channel, offset as two 32-bit halves, payload. */
+/** A stdin-shaped data frame (9-byte header: channel, offset), built by hand. */
 function dataFrame(channel: number, offsetHigh: number, offsetLow: number, payload: readonly number[]): Uint8Array {
   const bytes = new Uint8Array(9 + payload.length);
   const view = new DataView(bytes.buffer);
@@ -26,6 +27,19 @@ function dataFrame(channel: number, offsetHigh: number, offsetLow: number, paylo
   view.setUint32(1, offsetHigh);
   view.setUint32(5, offsetLow);
   bytes.set(payload, 9);
+  return bytes;
+}
+
+/** An output-shaped data frame (17-byte header: channel, offset, stdin acknowledged), built by hand. */
+function outputFrame(channel: number, offsetHigh: number, offsetLow: number, payload: readonly number[], ackHigh = 0, ackLow = 0): Uint8Array {
+  const bytes = new Uint8Array(17 + payload.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, channel);
+  view.setUint32(1, offsetHigh);
+  view.setUint32(5, offsetLow);
+  view.setUint32(9, ackHigh);
+  view.setUint32(13, ackLow);
+  bytes.set(payload, 17);
   return bytes;
 }
 
@@ -69,8 +83,17 @@ test('a data frame inside a larger buffer (a subarray) decodes at its own offset
 });
 
 test('the largest offset, 2^53 - 1, survives the 8-byte header', (t) => {
-  const decoded = decodeServerFrame(dataFrame(0, 0x1f_ffff, 0xffff_fffe, [1]));
-  t.deepEqual(decoded, { ok: true, frame: { type: 'output', channel: 'stdout', offset: 2 ** 53 - 2, data: Uint8Array.of(1) } });
+  const decoded = decodeServerFrame(outputFrame(0, 0x1f_ffff, 0xffff_fffe, [1], 0x1f_ffff, 0xffff_ffff));
+  t.deepEqual(decoded, { ok: true, frame: { type: 'output', channel: 'stdout', offset: 2 ** 53 - 2, stdinAck: 2 ** 53 - 1, data: Uint8Array.of(1) } });
+});
+
+test('an output frame carries the stdin acknowledgement in bytes 9-16, big-endian', (t) => {
+  const encoded = encodeServerFrame({ type: 'output', channel: 'stderr', offset: 5, stdinAck: 2 ** 32 + 258, data: Uint8Array.of(0x7a) });
+  if (!encoded.ok || typeof encoded.payload === 'string') return t.fail('expected a binary frame');
+  t.deepEqual([...encoded.payload], [1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 1, 2, 0x7a]);
+  t.like(decodeServerFrame(outputFrame(0, 0, 0, [1], 0x20_0000, 0)), { ok: false, error: { code: 'SG_PROTO_FIELD_INVALID' } });
+  t.like(encodeServerFrame({ type: 'output', channel: 'stdout', offset: 0, stdinAck: -1, data: Uint8Array.of(1) }), { ok: false, error: { code: 'SG_PROTO_FIELD_INVALID' } });
+  t.like(decodeServerFrame(dataFrame(0, 0, 0, [1, 2, 3, 4, 5, 6, 7])), { ok: false, error: { code: 'SG_PROTO_MALFORMED' } }, 'a 16-byte frame is shorter than the output header');
 });
 
 test('an env key __proto__ stays a plain key and reaches no prototype', (t) => {
@@ -178,7 +201,7 @@ for (const [name, message, code] of clientRejections) {
 const serverRejections: Row[] = [
   ['a client frame type', json(openExec), 'SG_PROTO_UNKNOWN_TYPE'],
   ['output as JSON text', '{"type":"output","offset":0,"data":"hi"}', 'SG_PROTO_UNKNOWN_TYPE'],
-  ['binary on the stdin channel', dataFrame(2, 0, 0, [1]), 'SG_PROTO_UNKNOWN_TYPE'],
+  ['binary on the stdin channel', outputFrame(2, 0, 0, [1]), 'SG_PROTO_UNKNOWN_TYPE'],
   ['hello without limits', json({ ...hello, limits: undefined }), 'SG_PROTO_FIELD_INVALID'],
   ['hello limits with an unknown field', json({ ...hello, limits: { ...DEFAULT_SESSION_LIMITS, turbo: true } }), 'SG_PROTO_FIELD_INVALID'],
   ['hello window below the floor', json({ ...hello, limits: { ...DEFAULT_SESSION_LIMITS, outputWindowBytes: 10 } }), 'SG_PROTO_FIELD_INVALID'],
@@ -228,8 +251,10 @@ test('a control frame is measured in UTF-8 bytes against the session limit', (t)
 
 test('a data frame over the session limit is too large, the header counted', (t) => {
   const limits = { maxControlFrameBytes: 1024, maxDataFrameBytes: 1024 };
-  t.true(decodeServerFrame(dataFrame(0, 0, 0, new Array<number>(1015).fill(1)), { limits }).ok);
-  t.like(decodeServerFrame(dataFrame(0, 0, 0, new Array<number>(1016).fill(1)), { limits }), { ok: false, error: { code: 'SG_PROTO_TOO_LARGE' } });
+  t.true(decodeServerFrame(outputFrame(0, 0, 0, new Array<number>(1007).fill(1)), { limits }).ok);
+  t.like(decodeServerFrame(outputFrame(0, 0, 0, new Array<number>(1008).fill(1)), { limits }), { ok: false, error: { code: 'SG_PROTO_TOO_LARGE' } });
+  t.true(decodeClientFrame(dataFrame(2, 0, 0, new Array<number>(1015).fill(1)), { limits }).ok);
+  t.like(decodeClientFrame(dataFrame(2, 0, 0, new Array<number>(1016).fill(1)), { limits }), { ok: false, error: { code: 'SG_PROTO_TOO_LARGE' } });
 });
 
 test('a message of another runtime type (ArrayBuffer, array of Buffers) is malformed, not a crash', (t) => {

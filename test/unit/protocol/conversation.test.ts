@@ -26,7 +26,7 @@ const helloFor = (kind: 'pty' | 'exec', extra: Partial<HelloFrame> = {}): HelloF
   ...extra,
 });
 const bytes = (count: number): Uint8Array => new Uint8Array(count).fill(0x61);
-const output = (offset: number, count: number, channel: 'stdout' | 'stderr' = 'stdout'): ServerFrame => ({ type: 'output', channel, offset, data: bytes(count) });
+const output = (offset: number, count: number, channel: 'stdout' | 'stderr' = 'stdout', stdinAck = 0): ServerFrame => ({ type: 'output', channel, offset, stdinAck, data: bytes(count) });
 const stdin = (offset: number, count: number): ClientFrame => ({ type: 'stdin', offset, data: bytes(count) });
 
 /** Runs frames in order; fails the test at the first refusal. */
@@ -113,6 +113,17 @@ test('acks move forward and never past what was sent, on both streams', (t) => {
   t.is(refusal(state, { type: 'ack', offset: 50 }), undefined, 'a repeated ack is harmless');
   t.is(refusal(state, { type: 'stdin-ack', offset: 4 }), 'SG_PROTO_OUT_OF_ORDER');
   t.is(refusal(state, { type: 'stdin-ack', offset: 11 }), 'SG_PROTO_OUT_OF_ORDER');
+});
+
+test('every output frame carries the stdin acknowledgement: it opens the stdin window, never goes back, never passes the stdin sent', (t) => {
+  const typed = run([stdin(0, 10)], running('pty'));
+  const echoed = run([output(0, 3, 'stdout', 10)], typed);
+  t.is(echoed.stdinAcked, 10);
+  t.is(stdinCredit(echoed), stdinCredit(running('pty')), 'the echo gave the whole window back');
+  t.is(refusal(echoed, output(3, 1, 'stdout', 10)), undefined, 'the same acknowledgement again is fine');
+  t.is(refusal(echoed, output(3, 1, 'stdout', 9)), 'SG_PROTO_OUT_OF_ORDER', 'going back');
+  t.is(refusal(typed, output(0, 1, 'stdout', 11)), 'SG_PROTO_OUT_OF_ORDER', 'beyond the stdin sent');
+  t.is(refusal(echoed, { type: 'stdin-ack', offset: 9 }), 'SG_PROTO_OUT_OF_ORDER', 'a stdin-ack cannot go back past it either');
 });
 
 test('a pty session has no stderr and no stdin-close; an exec session has no resize', (t) => {

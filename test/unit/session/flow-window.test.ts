@@ -62,9 +62,9 @@ test('canSend: at least one byte, at most the sendable bytes, integers only', (t
   t.false(canSend(flow, Number.NaN));
 });
 
-test('nextFrameBytes leaves room for the 9-byte header of maxDataFrameBytes', (t) => {
+test('nextFrameBytes leaves room for the 17-byte output header of maxDataFrameBytes', (t) => {
   t.is(nextFrameBytes(flowAt(500, 0, 0), 1024), 100);
-  t.is(nextFrameBytes(flowAt(500, 0, 0), 50), 41);
+  t.is(nextFrameBytes(flowAt(500, 0, 0), 50), 33);
   t.is(nextFrameBytes(flowAt(500, 100, 0), 1024), 0);
 });
 

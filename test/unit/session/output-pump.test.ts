@@ -6,19 +6,18 @@
  */
 import test from 'ava';
 
-import type { OutputFrame } from '../../../client-sdk/src/protocol/index.js';
-import { OutputPump } from '../../../server/session/output-pump.js';
+import { OutputPump, type OutputChunk } from '../../../server/session/output-pump.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-const decoded = (frames: readonly OutputFrame[]): string => frames.map((f) => new TextDecoder().decode(f.data)).join('');
+const decoded = (frames: readonly OutputChunk[]): string => frames.map((f) => new TextDecoder().decode(f.data)).join('');
 
 function pump(outputWindowBytes = 64, maxDataFrameBytes = 1024): OutputPump {
   return new OutputPump({ outputWindowBytes, sourceHighWaterBytes: 32, sourceLowWaterBytes: 8, resumeBufferBytes: 4096, maxDataFrameBytes });
 }
 
 /** Frames sent, with a copy of their data taken at send time (as the codec does). */
-function sink(): { frames: OutputFrame[]; send: (frame: OutputFrame) => void } {
-  const frames: OutputFrame[] = [];
+function sink(): { frames: OutputChunk[]; send: (frame: OutputChunk) => void } {
+  const frames: OutputChunk[] = [];
   return { frames, send: (frame) => frames.push({ ...frame, data: frame.data.slice() }) };
 }
 
@@ -89,8 +88,8 @@ test('a chunk beyond the window credit is left to pump, which sends what the win
 });
 
 test('a chunk larger than one frame is left to pump, which splits it', (t) => {
-  // maxDataFrameBytes 16: 7 payload bytes per frame after the 9-byte header.
-  const p = pump(64, 16);
+  // maxDataFrameBytes 24: 7 payload bytes per frame after the 17-byte output header.
+  const p = pump(64, 24);
   const out = sink();
   p.produce('stdout', bytes('abcdefghijk'), out.send);
   t.deepEqual(out.frames, []);

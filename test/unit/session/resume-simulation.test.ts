@@ -169,7 +169,7 @@ function simulate(t: ExecutionContext, seed: number, exec: boolean): Run {
       for (let n = flowWindow.nextFrameBytes(flow, limits.maxDataFrameBytes); n > 0; n = flowWindow.nextFrameBytes(flow, limits.maxDataFrameBytes)) {
         const read = ring.read(flow.sentOffset, n);
         if (read.kind !== 'data') throw new Error(`ring lost unsent output at ${flow.sentOffset}: ${read.kind}`);
-        sendFrame({ type: 'output', channel: read.channel, offset: read.offset, data: read.data });
+        sendFrame({ type: 'output', channel: read.channel, offset: read.offset, stdinAck: 0, data: read.data });
         flow = flowWindow.onSent(flow, read.data.byteLength);
       }
       if (sourceEnded && flowWindow.isDrained(flow) && state.phase === 'exiting' && !state.drained) fire({ type: 'output-drained', connection: connection() });
