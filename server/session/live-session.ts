@@ -65,7 +65,12 @@ export class LiveSession {
     this.#init = init;
     const { layer, hello } = ctx.settings;
     this.#output = new OutputPump({ ...layer, outputWindowBytes: hello.outputWindowBytes, maxDataFrameBytes: hello.maxDataFrameBytes });
-    this.#stdinAcks = new StdinAckSchedule({ windowBytes: hello.stdinWindowBytes, delayMs: STDIN_ACK_DELAY_MS, send: () => this.#acknowledgeStdin() });
+    this.#stdinAcks = new StdinAckSchedule({
+      windowBytes: hello.stdinWindowBytes,
+      delayMs: STDIN_ACK_DELAY_MS,
+      eager: init.kind === 'pty',
+      send: () => this.#acknowledgeStdin(),
+    });
     this.#input = new SessionInput({ settings: ctx.settings, now: ctx.now, source: () => this.#source, written: () => this.#stdinWritten() });
     this.#timers = new SessionTimers({
       now: ctx.now,

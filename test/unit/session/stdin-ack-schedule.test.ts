@@ -30,10 +30,10 @@ function manualClock(): ManualClock {
   };
 }
 
-function schedule(windowBytes = 1000): { acks: StdinAckSchedule; sent: () => number; clock: ManualClock } {
+function schedule(windowBytes = 1000, eager = false): { acks: StdinAckSchedule; sent: () => number; clock: ManualClock } {
   const clock = manualClock();
   let sent = 0;
-  const acks = new StdinAckSchedule({ windowBytes, delayMs: 5, send: () => (sent += 1), timer: clock });
+  const acks = new StdinAckSchedule({ windowBytes, delayMs: 5, eager, send: () => (sent += 1), timer: clock });
   return { acks, sent: () => sent, clock };
 }
 
@@ -88,7 +88,16 @@ test('nothing is sent after dispose, and the timer is cancelled', (t) => {
   t.is(sent(), 0);
 });
 
+test('eager (a pty session): every write is acknowledged at once, no timer', (t) => {
+  const { acks, sent, clock } = schedule(1000, true);
+  acks.written(1);
+  acks.written(1);
+  t.is(sent(), 2);
+  t.is(clock.pending.length, 0);
+  t.false(acks.owed);
+});
+
 test('the window and the delay are checked', (t) => {
-  t.throws(() => new StdinAckSchedule({ windowBytes: 0, delayMs: 5, send: () => undefined }), { instanceOf: RangeError });
-  t.throws(() => new StdinAckSchedule({ windowBytes: 10, delayMs: -1, send: () => undefined }), { instanceOf: RangeError });
+  t.throws(() => new StdinAckSchedule({ windowBytes: 0, delayMs: 5, eager: false, send: () => undefined }), { instanceOf: RangeError });
+  t.throws(() => new StdinAckSchedule({ windowBytes: 10, delayMs: -1, eager: false, send: () => undefined }), { instanceOf: RangeError });
 });
