@@ -8,7 +8,7 @@
  *
  * Figures: connect-to-prompt (ws open → the prompt's first byte), keystroke echo round trip
  * (one byte out → its echo back), output throughput (`head -c N /dev/zero | base64`, median
- * of 3 alternating rounds), and server RSS per idle session (N idle shells minus none, over
+ * of THROUGHPUT_ROUNDS alternating rounds), and server RSS per idle session (N idle shells minus none, over
  * N, measured after N others were opened). Latency samples are interleaved between the two servers so that machine noise hits both
  * alike. Each figure is printed beside the baseline with the ratio sandgate / naive. The
  * sandbox gets 2 CPU cores, as the naive shell has.
@@ -68,7 +68,7 @@ const CONNECTS = Number(values.connects);
 const ECHOES = Number(values.echoes);
 const THROUGHPUT_BYTES = Number(values.mb) * 1_000_000;
 const IDLE = Number(values.idle);
-const THROUGHPUT_ROUNDS = 3;
+const THROUGHPUT_ROUNDS = 5;
 /** Pause before each paced keystroke, ms: a fast typist (about 150 keys a second with the echo). */
 const TYPING_GAP_MS = 5;
 const ACK_POLICY = ackPolicy(values.ack);
