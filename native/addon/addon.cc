@@ -3,6 +3,7 @@
 // Arguments are checked here as well as in TypeScript: a bad one throws a TypeError that names
 // the function, the argument and what it got.
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -162,12 +163,31 @@ Napi::Value SeccompFilter(const Napi::CallbackInfo& info) {
   return Napi::Buffer<std::uint8_t>::Copy(env, reinterpret_cast<const std::uint8_t*>(out.data()), out.size());
 }
 
+// Sets FD_CLOEXEC on `fd`. node-pty opens PTY masters without it, so every child started
+// after a session (each launcher included) would inherit every session's master until its
+// exec: a master held elsewhere never hangs up its terminal.
+Napi::Value CloseOnExec(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "closeOnExec: expected (fd)");
+  const double value = info[0].As<Napi::Number>().DoubleValue();
+  if (!(value >= 0 && value <= 2147483647.0) || std::floor(value) != value) {
+    throw Napi::TypeError::New(env, "closeOnExec: fd must be a non-negative integer, got " + describe(info[0]));
+  }
+  const int fd = static_cast<int>(value);
+  const int flags = fcntl(fd, F_GETFD);
+  if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
+    throw Napi::Error::New(env, std::string("closeOnExec: fcntl(") + std::to_string(fd) + "): " + std::strerror(errno));
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 }  // namespace sandgate
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, sandgate::Probe, "probe"));
   exports.Set("seccompFilter", Napi::Function::New(env, sandgate::SeccompFilter, "seccompFilter"));
+  exports.Set("closeOnExec", Napi::Function::New(env, sandgate::CloseOnExec, "closeOnExec"));
   return exports;
 }
 

@@ -94,19 +94,23 @@ export interface NativeAddon {
   /** The filter of `profile`: 'bpf' is struct sock_filter[] (8 bytes each) as the launcher loads it. */
   seccompFilter(profile: SeccompProfile, format: 'bpf'): Buffer;
   seccompFilter(profile: SeccompProfile, format: 'pfc'): string;
+  /** Sets FD_CLOEXEC on `fd` (node-pty's PTY masters lack it); throws when fcntl fails. */
+  closeOnExec(fd: number): void;
 }
 
 /** The module as the native side exports it, before our checks. */
 interface RawAddon {
   probe(options: ProbeOptions): HostProbe;
   seccompFilter(profile: string, format: string): Buffer | string;
+  closeOnExec(fd: number): void;
 }
 
 function isRawAddon(value: unknown): value is RawAddon {
   return (
     typeof value === 'object' && value !== null &&
     'probe' in value && typeof value.probe === 'function' &&
-    'seccompFilter' in value && typeof value.seccompFilter === 'function'
+    'seccompFilter' in value && typeof value.seccompFilter === 'function' &&
+    'closeOnExec' in value && typeof value.closeOnExec === 'function'
   );
 }
 
@@ -169,6 +173,10 @@ function wrap(raw: RawAddon): NativeAddon {
   return Object.freeze({
     probe: (options: ProbeOptions): HostProbe => raw.probe(checkProbeOptions(options)),
     seccompFilter,
+    closeOnExec: (fd: number): void => {
+      if (!Number.isSafeInteger(fd) || fd < 0) throw new TypeError(`closeOnExec: fd must be a non-negative integer, got ${describe(fd)}`);
+      raw.closeOnExec(fd);
+    },
   });
 }
 
@@ -185,7 +193,7 @@ export function loadNativeAddon(packageRoot: string = findPackageRoot()): Native
     try {
       const loaded: unknown = require(file);
       if (isRawAddon(loaded)) return wrap(loaded);
-      tried.push({ path: file, error: 'loaded, but it does not export probe() and seccompFilter()' });
+      tried.push({ path: file, error: 'loaded, but it does not export probe(), seccompFilter() and closeOnExec()' });
     } catch (error: unknown) {
       lastError = error;
       tried.push({ path: file, error: error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error) });

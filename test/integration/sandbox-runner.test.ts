@@ -108,6 +108,31 @@ test('a PTY sandbox takes input, reports its size, and dispose() kills and relea
   t.is(await sandbox.dispose(), first);
 });
 
+/** The targets of a process's open fds that are PTY masters (/dev/ptmx). */
+async function ptyMastersHeldBy(pid: number): Promise<string[]> {
+  const dir = `/proc/${pid}/fd`;
+  const held: string[] = [];
+  for (const fd of await fs.readdir(dir).catch(() => [])) {
+    const target = await fs.readlink(path.join(dir, fd)).catch(() => '');
+    if (target === '/dev/ptmx' || target.startsWith('/dev/pts/ptmx')) held.push(`${fd} -> ${target}`);
+  }
+  return held;
+}
+
+test('a PTY master is close-on-exec: a later sandbox\'s launcher does not hold an earlier session\'s terminal', async (t) => {
+  const { runner } = await bench(t);
+  const first = await runner.spawnPty(spec(['/bin/bash', '--norc', '-i']));
+  t.teardown(() => first.dispose());
+  await transcript(first).waitFor(/sg\$ $/);
+  const second = await runner.spawnPty(spec(['/bin/bash', '--norc', '-i']));
+  t.teardown(() => second.dispose());
+  await transcript(second).waitFor(/sg\$ $/);
+  // The launcher of the second sandbox is alive (it supervises until the end): its open fds
+  // are the ones it inherited, and no PTY master may be among them.
+  t.deepEqual(await ptyMastersHeldBy(second.pid), []);
+  t.deepEqual(await ptyMastersHeldBy(first.pid), []);
+});
+
 test('dispose() ends a sandbox whose cgroup is frozen (frozen tasks ignore SIGKILL until thawed)', async (t) => {
   const { runner } = await bench(t);
   const sandbox = await runner.spawnPty(spec(['/bin/bash', '--norc', '-i']));

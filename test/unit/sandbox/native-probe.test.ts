@@ -113,6 +113,25 @@ test('probe refuses bad options with a TypeError on both sides of the boundary',
   }
 });
 
+test('closeOnExec sets FD_CLOEXEC on an open fd, and refuses a bad or closed one on both sides of the boundary', (t) => {
+  const addon = nativeAddon();
+  const fd = fs.openSync('/dev/null', 'r');
+  t.teardown(() => fs.closeSync(fd));
+  t.notThrows(() => addon.closeOnExec(fd));
+  // /proc/self/fdinfo shows the flags in octal; O_CLOEXEC is 02000000.
+  const flags = /flags:\s+([0-7]+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+  t.true(flags !== undefined && (Number.parseInt(flags, 8) & 0o2000000) !== 0, `fdinfo flags ${flags ?? '?'}`);
+  const raw: unknown = loadRawAddon();
+  const rawCloseOnExec: unknown = typeof raw === 'object' && raw !== null ? Reflect.get(raw, 'closeOnExec') : undefined;
+  if (typeof rawCloseOnExec !== 'function') return t.fail('the raw addon has no closeOnExec()');
+  for (const bad of [-1, 1.5, '3', undefined]) {
+    t.throws(() => Reflect.apply(addon.closeOnExec, addon, [bad]), { instanceOf: TypeError, message: /^closeOnExec: / });
+    t.throws(() => Reflect.apply(rawCloseOnExec, raw, [bad]), { instanceOf: TypeError, message: /^closeOnExec: / });
+  }
+  // An fd number no process can have open (far above any RLIMIT_NOFILE): EBADF, whatever else runs.
+  t.throws(() => addon.closeOnExec(2_147_483_000), { message: /closeOnExec: fcntl\(2147483000\): Bad file descriptor/ });
+});
+
 /** The addon's module itself, without the TypeScript checks in front of it. */
 function loadRawAddon(): unknown {
   return createRequire(import.meta.url)(path.join(findPackageRoot(), 'build/Release/sandgate_native.node'));
