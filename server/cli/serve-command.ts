@@ -105,6 +105,7 @@ export async function runServeCommand(argv: readonly string[], io: ServeIo = DEF
     const runner = await SandboxRunner.open({ uidRange: config.uidRange });
     const reaped = await runner.reapStale();
     if (reaped.removed.length > 0) say(`removed ${reaped.removed.length} sandbox cgroup(s) left by a previous run`);
+    if (reaped.reports.length > 0) say(`removed ${reaped.reports.length} launcher report file(s) left by a previous run`);
     for (const { name, error } of reaped.failed) say(`warning: could not remove the stale cgroup ${name}: ${error instanceof Error ? error.message : String(error)}`);
 
     const store = quotaStoreFor(config);

@@ -5,8 +5,8 @@ import path from 'node:path';
 
 import { SandgateError, isSandgateError } from '../errors/sandgate-error.js';
 import { openCgroupDriver, type CgroupDriver } from './cgroup/cgroup-driver.js';
-import { newSandboxCgroupName, readProcessIdentity, type ProcessIdentity } from './cgroup/cgroup-layout.js';
-import { reapStaleSandboxCgroups, type ReapOutcome } from './cgroup/cgroup-reaper.js';
+import { newSandboxCgroupName, parseSandboxCgroupName, readProcessIdentity, type ProcessIdentity } from './cgroup/cgroup-layout.js';
+import { isOwnerAlive, reapStaleSandboxCgroups, type ReapOutcome } from './cgroup/cgroup-reaper.js';
 import { encodeLaunchPlan } from './launch-plan.js';
 import { locateLauncherBinaries, type LauncherBinaries } from './launcher-binary.js';
 import { nativeAddon } from './native-addon.js';
@@ -36,6 +36,15 @@ import { PipedSandbox, childProcessLauncher, type SandboxProcessOptions, type Sa
  * and it is read with O_NOFOLLOW. Should the caller die after the launcher exited but before
  * its clean-up, reapStale() removes both at the next start.
  */
+
+/** A launcher's report file: sandgate-report-<sandbox cgroup name>.json (reportPathOf). */
+const REPORT_FILE = /^sandgate-report-(sb-[0-9a-f-]+)\.json$/;
+
+/** What reapStale removed: stale cgroups (cgroup-reaper.ts) and stale report files. */
+export interface StaleReapOutcome extends ReapOutcome {
+  /** Report files of dead owners that were removed, file names. */
+  readonly reports: readonly string[];
+}
 
 export const SANDBOX_RUNNER_DEFAULTS = Object.freeze({
   /** First host uid the launcher may lease for a sandbox user (one per concurrent sandbox). */
@@ -128,12 +137,23 @@ export class SandboxRunner {
 
   /**
    * Removes what a crashed predecessor left: its sandbox cgroups (see cgroup-reaper.ts) and
-   * their report files. Call at start-up.
+   * report files — also reports whose cgroup is already gone (the launcher removed it, but
+   * its caller was killed before it read and removed the report). A report is stale when its
+   * name's owner (pid and start time, as in the cgroup name) is no longer alive; reports of a
+   * live owner and files that are not ours are left alone. Call at start-up.
    */
-  async reapStale(): Promise<ReapOutcome> {
+  async reapStale(): Promise<StaleReapOutcome> {
     const outcome = await reapStaleSandboxCgroups(this.cgroups);
     for (const name of outcome.removed) await fs.rm(this.reportPathOf(name), { force: true });
-    return outcome;
+    const reports: string[] = [];
+    for (const file of await fs.readdir(this.settings.reportDir).catch(() => [])) {
+      const name = REPORT_FILE.exec(file)?.[1];
+      const parsed = name === undefined ? undefined : parseSandboxCgroupName(name);
+      if (parsed === undefined || (await isOwnerAlive(parsed.owner))) continue;
+      await fs.rm(path.join(this.settings.reportDir, file), { force: true });
+      reports.push(file);
+    }
+    return { ...outcome, reports };
   }
 
   private reportPathOf(cgroupName: string): string {

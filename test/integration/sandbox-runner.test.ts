@@ -3,6 +3,7 @@
  * piped and PTY sandboxes, bytes in and out, resize, and one dispose() that kills and
  * releases everything — also a sandbox whose cgroup the monitor froze.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 
 import { openCgroupDriver } from '../../server/sandbox/cgroup/cgroup-driver.js';
+import { newSandboxCgroupName, readProcessIdentity } from '../../server/sandbox/cgroup/cgroup-layout.js';
 import type { PtySandbox } from '../../server/sandbox/pty-sandbox.js';
 import { SandboxRunner } from '../../server/sandbox/sandbox-runner.js';
 import type { SandboxSpec } from '../../server/sandbox/sandbox-spec.js';
@@ -106,6 +108,26 @@ test('a PTY sandbox takes input, reports its size, and dispose() kills and relea
   for (const dir of dirs) t.false(await exists(dir), dir);
   t.deepEqual(await fs.readdir(reportDir), []);
   t.is(await sandbox.dispose(), first);
+});
+
+test('reapStale removes launcher reports of dead owners, also without their cgroup, and keeps live owners\' and foreign files', async (t) => {
+  const { runner, reportDir } = await bench(t);
+  // A dead owner: a child that has exited (its pid and start time no longer name a process).
+  const child = spawn('/bin/true');
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const childPid = child.pid ?? 0;
+  const dead = await readProcessIdentity(childPid).catch(() => undefined);
+  await exited;
+  const deadOwner = dead ?? { pid: childPid, startTicks: '1' };
+  const live = await readProcessIdentity(process.pid);
+  if (live === undefined) return t.fail('cannot read this process\'s identity');
+  const stale = `sandgate-report-${newSandboxCgroupName(deadOwner)}.json`;
+  const kept = `sandgate-report-${newSandboxCgroupName(live)}.json`;
+  const foreign = ['sandgate-report-other.json', 'notes.txt'];
+  for (const file of [stale, kept, ...foreign]) await fs.writeFile(path.join(reportDir, file), '{}');
+  const outcome = await runner.reapStale();
+  t.deepEqual(outcome.reports, [stale]);
+  t.deepEqual((await fs.readdir(reportDir)).sort(), [kept, ...foreign].sort());
 });
 
 /** The targets of a process's open fds that are PTY masters (/dev/ptmx). */
