@@ -80,7 +80,10 @@ test('fg brings a job to the foreground and Ctrl-Z stops it again', async (t) =>
   await term.expect(/\[1\]\+\s+Stopped\s+sleep 100/, STEP_TIMEOUT_MS);
   await term.expect(PROMPT, STEP_TIMEOUT_MS);
   await command(term, 'jobs', /\[1\]\+\s+Stopped\s+sleep 100/);
-  await command(term, 'kill -KILL %1; wait; echo killed-$((6*7))', /[\r\n]killed-42/);
+  // `wait` alone returns at once for a stopped job (it waits for running ones), and bash may
+  // still list the job as stopped when `exit` comes ("There are stopped jobs"): `wait -f`
+  // waits for the killed job to terminate and be reaped.
+  await command(term, 'kill -KILL %1; wait -f %1 2>/dev/null; echo killed-$((6*7))', /[\r\n]killed-42/);
   await exitShell(t, term);
 });
 
