@@ -13,9 +13,9 @@
  *   window or more is unacknowledged, so that a writer never waits on an ack while it has
  *   bytes to send; else `delayMs` after the write if no output frame has carried it by then
  *   (a program that reads without writing: `cat > file`). A bulk upload then costs one ack
- *   per half window instead of one per frame, and output carries the rest (strace of an
- *   interactive run: 436 socket writes for 425 writes to the process, against 3895 for 1953
- *   with a stdin-ack each).
+ *   per half window instead of one per frame, and output carries the rest (strace of the
+ *   gateway bench with this rule applied to its pty sessions: 436 socket writes for 425
+ *   writes to the process, against 3895 for 1953 with a stdin-ack after each).
  *
  * One timer per session at most, armed only while an ack is owed and never re-armed per
  * keystroke: when it fires with nothing owed (output carried the ack) it just stops.
