@@ -7,11 +7,12 @@
  *              fresh sandbox per session, the framed protocol, credit-based flow control.
  *
  * Figures: connect-to-prompt (ws open → the prompt's first byte), keystroke echo round trip
- * (one byte out → its echo back), output throughput (`head -c N /dev/zero | base64`, median
- * of THROUGHPUT_ROUNDS alternating rounds), and server RSS per idle session (N idle shells minus none, over
- * N, measured after N others were opened). Latency samples are interleaved between the two servers so that machine noise hits both
- * alike. Each figure is printed beside the baseline with the ratio sandgate / naive. The
- * sandbox gets 2 CPU cores, as the naive shell has.
+ * (one byte out → its echo back; keys back to back, and keys 5 ms apart as a fast typist),
+ * output throughput (`head -c N /dev/zero | base64`, median of THROUGHPUT_ROUNDS alternating
+ * rounds), and server RSS per idle session (N more idle shells, over N, after N others were
+ * opened). Latency samples are interleaved between the two servers so that machine noise
+ * hits both alike. Each figure is printed beside the baseline with the ratio sandgate /
+ * naive. The sandbox gets 2 CPU cores, as the naive shell has.
  *
  * Rounds: latency is sampled in `--rounds` rounds, each with both servers started afresh, and
  * the samples of all rounds are pooled. On a small VM the figure depends on where the
@@ -31,7 +32,8 @@
  * bench (whose client also re-joined its whole kept output on every message). Either way an
  * ack goes out after the waiters saw the frame, as a terminal acks after rendering.
  *
- * Not a test. Usage: node dist/test/bench/gateway.bench.js [--rounds N] [--connects N] [--echoes N] [--mb N] [--idle N] [--ack half-window|every-frame]
+ * Not a test. Usage: node dist/test/bench/gateway.bench.js [--rounds N] [--connects N]
+ *   [--echoes N] [--mb N] [--idle N] [--ack half-window|every-frame]
  * (--connects and --echoes are per round).
  */
 import fs from 'node:fs';
