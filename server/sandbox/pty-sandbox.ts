@@ -1,6 +1,7 @@
 import type { IPty } from 'node-pty';
 
 import { signalName } from './launcher-report.js';
+import { nativeAddon } from './native-addon.js';
 import { PTY_END_RELEASE_SIGNAL, PtyEndScanner, ptyEndMarker } from './pty-end-marker.js';
 import { PtyInput, ptyMasterOf, type PtyWriteOutcome } from './pty-input.js';
 import { SandboxProcess, type LauncherExit, type LauncherHandle, type SandboxProcessOptions, type SandboxResources } from './sandbox-process.js';
@@ -49,7 +50,12 @@ export class PtySandbox extends SandboxProcess {
     super(launcher, resources, options);
     this.#term = term;
     try {
-      this.#input = new PtyInput(ptyMasterOf(term));
+      const master = ptyMasterOf(term);
+      // node-pty opens the master without close-on-exec, so every later child (each launcher
+      // included) would inherit every session's master. Construct in the tick of the spawn:
+      // no other child can start in between.
+      nativeAddon().closeOnExec(master.fd);
+      this.#input = new PtyInput(master);
     } catch (error) {
       term.kill('SIGKILL'); // its init dies with it (PR_SET_PDEATHSIG); the result collects the rest
       throw error;

@@ -11,7 +11,6 @@ import { encodeLaunchPlan } from './launch-plan.js';
 import { locateLauncherBinaries, type LauncherBinaries } from './launcher-binary.js';
 import { nativeAddon } from './native-addon.js';
 import { newPtyEndNonce } from './pty-end-marker.js';
-import { ptyMasterOf } from './pty-input.js';
 import { PtySandbox, ptyLauncher } from './pty-sandbox.js';
 import type { SandboxSpec, SeccompProfile } from './sandbox-spec.js';
 import { PipedSandbox, childProcessLauncher, type SandboxProcessOptions, type SandboxResources } from './sandbox-process.js';
@@ -199,15 +198,7 @@ export class SandboxRunner {
         env: { SANDGATE_LAUNCH_PLAN: prepared.plan },
         encoding: null,
       });
-      // node-pty opens the master without close-on-exec, so the next launcher would inherit it
-      // (and every later one would hold every session's master). Set here, in the same tick as
-      // the fork: no other child can start in between.
-      try {
-        nativeAddon().closeOnExec(ptyMasterOf(term).fd);
-      } catch (error) {
-        term.kill('SIGKILL');
-        throw error;
-      }
+      // Made in the tick of the fork: the master is close-on-exec before any other child starts.
       return new PtySandbox(term, ptyLauncher(term), prepared.resources, this.processOptions(spawnedAt), ptyEndNonce);
     } catch (error) {
       throw await this.abandon(prepared.resources, error);

@@ -102,9 +102,10 @@ export class LiveSession {
         // gateway then read the PTY sooner, in smaller reads (2.6–3.0 KiB instead of 3.8–4.0 of
         // the line discipline's 4 KiB), and a flood ran about 6 % slower.
         this.#guard('output', () => {
-          this.#output.produce(channel, bytes, this.#sender());
+          const send = this.#sender();
+          this.#output.produce(channel, bytes, send);
           this.#timers.touch();
-          this.#flushOutput();
+          this.#flushOutput(send);
         });
       },
       outputEnded: () => this.#dispatch({ type: 'output-ended', outputOffset: this.#output.producedOffset }),
@@ -309,8 +310,8 @@ export class LiveSession {
     };
   }
 
-  #flushOutput(): void {
-    const send = this.#sender();
+  /** Sends what the window allows; `send` when the caller already has it (#sender()). */
+  #flushOutput(send = this.#sender()): void {
     if (send !== undefined) this.#output.pump(send);
     const connection = this.#current();
     const state = this.#state;
