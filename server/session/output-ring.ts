@@ -30,7 +30,7 @@ export type RingRead =
 export interface OutputRingOptions {
   /** The most bytes held at once (the `resumeBufferBytes` limit), ≥ 1. */
   readonly capacityBytes: number;
-  /** Bytes allocated before the first growth; default 16 KiB (or the capacity, if smaller). */
+  /** Bytes allocated before the first growth; default 4 KiB (or the capacity, if smaller). */
   readonly initialBytes?: number;
 }
 
@@ -40,7 +40,12 @@ export interface AppendedRange {
   readonly end: number;
 }
 
-const DEFAULT_INITIAL_BYTES = 16 * 1024;
+/**
+ * An idle shell's banner and prompt fit; a session that prints more grows its ring by doubling
+ * (nine copies on the way to the 1.25 MiB default, once per session). Every session starts
+ * with this much, so it is most of an idle session's own gateway memory.
+ */
+const DEFAULT_INITIAL_BYTES = 4 * 1024;
 
 export class OutputRing {
   readonly capacityBytes: number;

@@ -35,6 +35,11 @@ test('the marker is ESC ] sandgate-end ; nonce BEL and a nonce is 128 random bit
   t.not(newPtyEndNonce(), nonce);
 });
 
+test('the marker is in memory of its own, not a slice of the Buffer pool (each session would keep a whole 8 KiB pool alive)', (t) => {
+  t.is(MARKER.byteOffset, 0);
+  t.is(MARKER.buffer.byteLength, MARKER.byteLength);
+});
+
 test('the output before the marker passes whole, the marker is stripped, and nothing after it is output', (t) => {
   const scanner = new PtyEndScanner(MARKER);
   const { output, endedAt } = scan(scanner, [Buffer.concat([BEFORE, MARKER, AFTER]), AFTER]);

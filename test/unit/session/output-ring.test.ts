@@ -65,6 +65,11 @@ test('an append larger than the capacity keeps its newest bytes and still counts
   t.deepEqual(drain(ring, 8), [['stderr', '6789']]);
 });
 
+test('by default a ring starts with 4 KiB whatever its capacity: an idle session holds no more', (t) => {
+  t.is(new OutputRing({ capacityBytes: 1_310_720 }).allocatedBytes, 4096);
+  t.is(new OutputRing({ capacityBytes: 100 }).allocatedBytes, 100);
+});
+
 test('the buffer starts small and doubles up to the capacity, never beyond', (t) => {
   const ring = new OutputRing({ capacityBytes: 1000, initialBytes: 16 });
   t.is(ring.allocatedBytes, 16);
