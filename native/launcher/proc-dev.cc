@@ -68,7 +68,10 @@ bool make_proc_path_readonly(int proc, const std::string& rel, Failure* failure)
     if (errno == ENOENT) return true;  // contract: missing -> skipped
     return fail(failure, Step::kProcDev, "read-only /proc/" + rel + ": open_tree");
   }
-  if (!add_mount_attrs(tree.get(), kNoExec | MOUNT_ATTR_RDONLY, true) ||
+  // No nodev: the clone keeps the proc mount's own nodev, and a recursive nodev would reach
+  // the /dev/null binds that mask files below it (sys/kernel/random/boot_id), which then
+  // could not be opened (EACCES) instead of reading empty.
+  if (!add_mount_attrs(tree.get(), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_RDONLY, true) ||
       !attach_tree(tree.get(), proc, rel.c_str())) {
     return fail(failure, Step::kProcDev, "read-only /proc/" + rel + ": mount");
   }

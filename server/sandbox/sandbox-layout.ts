@@ -71,7 +71,9 @@ export const ETC_FILE_MODE = 0o644;
  * - kallsyms: kernel symbol addresses when the host's kptr_restrict is 0 (a KASLR bypass);
  * - key-users: per-uid key quotas of other users;
  * - kmsg: the host's kernel log (CAP_SYSLOG guards reads; masking makes it plainly absent);
- * - sysrq-trigger: also read-only below; masking makes a write land in /dev/null.
+ * - sysrq-trigger: also read-only below; masking makes a write land in /dev/null;
+ * - sys/kernel/random/boot_id: a host identifier, the same in every sandbox until the host
+ *   reboots (two sessions could tell they share a machine), hidden like /etc/machine-id.
  * /sys is not mounted at all, so Docker's /sys/firmware and powercap entries have no object.
  */
 export const PROC_MASKED_PATHS: readonly string[] = Object.freeze([
@@ -85,6 +87,7 @@ export const PROC_MASKED_PATHS: readonly string[] = Object.freeze([
   '/proc/latency_stats',
   '/proc/sched_debug',
   '/proc/scsi',
+  '/proc/sys/kernel/random/boot_id',
   '/proc/sysrq-trigger',
   '/proc/timer_list',
   '/proc/timer_stats',

@@ -190,6 +190,14 @@ test('`cat /proc/kcore /proc/keys /proc/timer_list` prints nothing', async (t) =
   t.is(run.stdout.trim(), '0', describeRun(run));
 });
 
+test('the host\'s boot_id is hidden: /proc/sys/kernel/random/boot_id reads empty (else two sessions could tell they share a host)', async (t) => {
+  const host = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  const run = await suite.run(['/bin/sh', '-c', 'cat /proc/sys/kernel/random/boot_id; echo "[$?]"']);
+  t.is(run.exitCode, 0, describeRun(run));
+  t.is(run.stdout, '[0]\n', describeRun(run));
+  t.false(run.stdout.includes(host));
+});
+
 test('/proc/kallsyms shows no kernel address', async (t) => {
   const run = await suite.probe('kallsyms');
   assertHeld(t, run, 'kallsyms', { nonzero_addresses: '0' });

@@ -65,7 +65,7 @@ const GOLDEN_RECORDS: readonly string[] = [
   'proc_mask 10\n/proc/acpi\n', 'proc_mask 12\n/proc/asound\n', 'proc_mask 14\n/proc/kallsyms\n',
   'proc_mask 11\n/proc/kcore\n', 'proc_mask 15\n/proc/key-users\n', 'proc_mask 10\n/proc/keys\n',
   'proc_mask 10\n/proc/kmsg\n', 'proc_mask 19\n/proc/latency_stats\n', 'proc_mask 17\n/proc/sched_debug\n',
-  'proc_mask 10\n/proc/scsi\n', 'proc_mask 19\n/proc/sysrq-trigger\n', 'proc_mask 16\n/proc/timer_list\n',
+  'proc_mask 10\n/proc/scsi\n', 'proc_mask 31\n/proc/sys/kernel/random/boot_id\n', 'proc_mask 19\n/proc/sysrq-trigger\n', 'proc_mask 16\n/proc/timer_list\n',
   'proc_mask 17\n/proc/timer_stats\n', 'proc_readonly 9\n/proc/bus\n', 'proc_readonly 8\n/proc/fs\n',
   'proc_readonly 9\n/proc/irq\n', 'proc_readonly 9\n/proc/sys\n', 'proc_readonly 19\n/proc/sysrq-trigger\n',
   'rlimit 4 1 1\ncore\n0\n0\n', 'rlimit 5 7 7\nfsize\n1048576\n1048576\n', 'rlimit 7 5 5\nmemlock\n65536\n65536\n',

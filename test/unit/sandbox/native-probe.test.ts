@@ -16,7 +16,7 @@ import {
   type HostProbe,
 } from '../../../server/sandbox/native-addon.js';
 
-// probe() on this machine kind (docs: /work/shared/FIELD-NOTES.md): root, every namespace,
+// probe() on this machine kind (FIELD-NOTES, "Kernel and cgroups"): root, every namespace,
 // every seccomp action, cgroup v1 with memory below /process_api/<id>.
 
 const UNUSED_UIDS = { uidRangeStart: 3_000_000_000, uidRangeCount: 65_536 };
