@@ -1,11 +1,15 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isSandgateError, SandgateError } from '../errors/sandgate-error.js';
-import { parseAuthConfig, type AuthConfig } from '../auth/auth-config.js';
-import { generateDevKeys } from '../auth/dev-keys.js';
+import type { AuthConfig } from '../auth/auth-config.js';
+import { DEV_PRIVATE_KEY_FILE, generateDevKeys } from '../auth/dev-keys.js';
 import type { TokenLimits } from '../auth/effective-limits.js';
-import { readKeyFile } from '../auth/key-store.js';
 import { isScope, type Scope } from '../auth/principal.js';
 import { checkTokenRequest, chooseSigningKey, loadSigningKey, signToken, type TokenRequest } from '../auth/token-signer.js';
+import { DEV_KEYS_SUBDIR } from '../config/dev-mode.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { loadGatewayConfig } from '../config/load-config.js';
 
 export const TOKEN_USAGE = `Usage: sandgate token --tenant T --user U [options]
 
@@ -18,8 +22,12 @@ so TOKEN=$(sandgate token ...) works); a summary goes to stderr.
   --scope S[,S]       pty, exec, attach (default: auth.defaultScopes)
   --limit NAME=VALUE  lower a limit (memoryBytes, pids, cpuCores, sessions, timeLimitMs); repeatable
   --kid K             signing key to use when several are configured
-  --config FILE       gateway config (JSON) whose "auth" section has the signing keys
-  --dev-keys DIR      sign with the development key in DIR (what "npm start" uses)
+  --config FILE       gateway config (JSON), read as "sandgate serve" reads it (with
+                      SANDGATE_CONFIG and the SANDGATE_* environment): its auth.signingKeys
+                      sign, its issuer and audience go into the token
+  --dev-keys DIR      sign with the development key in DIR
+                      (default when no signing key is configured: the key "npm start" made,
+                      under the state directory, if there is one)
   --json              print {"token", "kid", "tokenId", "expiresAt"} instead of the bare token
   -h, --help          this text
 `;
@@ -28,10 +36,10 @@ export interface TokenCommandIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   /**
-   * The auth section to sign with. The default reads `--config FILE` as JSON and validates its
-   * `auth` member; the CLI dispatcher may pass the config module's loader instead.
+   * The gateway config the token is for, from the sources `serve` reads (the file named by
+   * --config or SANDGATE_CONFIG, the SANDGATE_* environment). Tests pass their environment.
    */
-  readonly loadAuthConfig: (configFile: string | undefined) => Promise<AuthConfig>;
+  readonly loadConfig: (configFile: string | undefined) => Promise<GatewayConfig>;
   /** The clock, ms since the epoch. */
   readonly nowMs: () => number;
 }
@@ -53,14 +61,10 @@ export async function runTokenCommand(argv: string[], io: Partial<TokenCommandIo
     const user = required(values.user, '--user');
     if (values.config !== undefined && values['dev-keys'] !== undefined) usage('--config and --dev-keys both name a key: pass one');
 
-    let config: AuthConfig;
-    if (values['dev-keys'] !== undefined) {
-      const dev = await generateDevKeys(values['dev-keys']);
-      config = parseAuthConfig({});
-      config = Object.freeze({ ...config, signingKeys: [dev.signingKey] });
-    } else {
-      config = await (io.loadAuthConfig ?? loadAuthConfigFile)(values.config);
-    }
+    const gateway = await (io.loadConfig ?? loadConfigOf)(values.config);
+    const signer = await signingConfig(gateway, values['dev-keys']);
+    if (signer.devKeysDir !== undefined && values['dev-keys'] === undefined) stderr(`sandgate token: no signing key is configured: signing with the development key in ${signer.devKeysDir} (what "npm start" uses)\n`);
+    const config = signer.auth;
 
     const source = chooseSigningKey(config.signingKeys, values.kid);
     if (typeof source === 'string') usage(source);
@@ -113,18 +117,36 @@ function parseFlags(argv: string[]) {
   }
 }
 
-async function loadAuthConfigFile(configFile: string | undefined): Promise<AuthConfig> {
-  if (configFile === undefined) usage('no signing key: pass --config FILE (its auth.signingKeys) or --dev-keys DIR');
-  let document: unknown;
-  try {
-    document = JSON.parse(await readKeyFile(configFile, '--config'));
-  } catch (error) {
-    if (isSandgateError(error)) throw error;
-    // No cause: V8's JSON errors quote the text, and a config file may hold secrets.
-    throw new SandgateError('SG_CONFIG_INVALID', `--config names ${configFile}, which is not valid JSON.`, { option: '--config' });
+function loadConfigOf(configFile: string | undefined): Promise<GatewayConfig> {
+  return loadGatewayConfig({ argv: configFile === undefined ? [] : ['--config', configFile] });
+}
+
+/**
+ * The auth section to sign with: the configured signing keys; or, with --dev-keys DIR, the
+ * development key there (made if missing); or, when nothing is configured, the development
+ * key `serve --dev` keeps under the state directory, if it made one. Issuer, audience, scopes
+ * and lifetimes are the gateway's, so that the token passes the gateway they configure.
+ */
+async function signingConfig(gateway: GatewayConfig, devKeysFlag: string | undefined): Promise<{ auth: AuthConfig; devKeysDir?: string }> {
+  const devKeysDir = devKeysFlag ?? (gateway.auth.signingKeys.length === 0 ? await existingDevKeys(gateway.stateDir) : undefined);
+  if (devKeysDir === undefined) {
+    if (gateway.auth.signingKeys.length === 0) {
+      usage(`no signing key: set auth.signingKeys (in --config FILE, or SANDGATE_AUTH_SIGNING_KEYS), or pass --dev-keys DIR ("npm start" keeps one in ${join(gateway.stateDir, DEV_KEYS_SUBDIR)})`);
+    }
+    return { auth: gateway.auth };
   }
-  const auth = typeof document === 'object' && document !== null && 'auth' in document ? document.auth : undefined;
-  return parseAuthConfig(auth);
+  const dev = await generateDevKeys(devKeysDir);
+  return { auth: Object.freeze({ ...gateway.auth, signingKeys: [dev.signingKey] }), devKeysDir };
+}
+
+async function existingDevKeys(stateDir: string): Promise<string | undefined> {
+  const dir = join(stateDir, DEV_KEYS_SUBDIR);
+  try {
+    await access(join(dir, DEV_PRIVATE_KEY_FILE));
+    return dir;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `90s`, `30m`, `1h`, `2d`, `500ms`, or plain seconds. */

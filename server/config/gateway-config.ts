@@ -128,7 +128,7 @@ export const GATEWAY_DEFAULTS: GatewayConfig = deepFreeze({
   stdinBytesPerSecond: DEFAULT_SESSION_LIMITS.stdinBytesPerSecond,
   pingIntervalMs: 30 * SECOND_MS,
   pongTimeoutMs: 10 * SECOND_MS,
-  idleTimeoutMs: 30 * MINUTE_MS,
+  idleTimeoutMs: DEFAULT_SESSION_LIMITS.idleTimeoutMs,
   maxSessionLifetimeMs: DAY_MS,
   resumeGraceMs: DEFAULT_SESSION_LIMITS.resumeGraceMs,
   drainTimeoutMs: 30 * SECOND_MS,

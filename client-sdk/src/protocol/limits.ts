@@ -65,5 +65,6 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({
   stdinWindowBytes: 256 * 1024,
   stdinBytesPerSecond: 0,
   resumeGraceMs: 60_000,
-  idleTimeoutMs: 0,
+  /** 30 min: a forgotten browser tab does not hold a sandbox for the whole session lifetime. */
+  idleTimeoutMs: 30 * 60_000,
 });

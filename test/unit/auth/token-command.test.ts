@@ -8,12 +8,23 @@ import { generateDevKeys } from '../../../server/auth/dev-keys.js';
 import { loadKeyStore } from '../../../server/auth/key-store.js';
 import { TokenVerifier } from '../../../server/auth/token-verifier.js';
 import { parseDuration, runTokenCommand } from '../../../server/cli/token-command.js';
+import { loadGatewayConfig } from '../../../server/config/load-config.js';
 import { tempDir } from './auth-fixtures.js';
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * Runs the command with `env` as its whole environment (default: a HOME whose state directory
+ * holds no development key), so that the machine's own ~/.local/state/sandgate, where
+ * "npm start" keeps its key, never decides a test.
+ */
+async function run(argv: string[], env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runTokenCommand(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) });
+  const environment = env ?? { HOME: await tempDir('cli-home') };
+  const code = await runTokenCommand(argv, {
+    stdout: (s) => void (stdout += s),
+    stderr: (s) => void (stderr += s),
+    loadConfig: (configFile) => loadGatewayConfig({ argv: configFile === undefined ? [] : ['--config', configFile], env: environment }),
+  });
   return { code, stdout, stderr };
 }
 
@@ -51,6 +62,39 @@ test('--config signs with its auth.signingKeys; --json prints the details', asyn
 
   const ambiguous = await run(['--tenant', 't1', '--user', 'u1', '--config', path]);
   t.is(ambiguous.code, USAGE, 'two signing keys and no --kid');
+});
+
+test('with no key configured it signs with the development key "npm start" keeps under the state directory, and says so', async (t) => {
+  const home = await tempDir('cli-dev-home');
+  const keys = await generateDevKeys(join(home, '.local', 'state', 'sandgate', 'dev-keys'));
+  const { code, stdout, stderr } = await run(['--tenant', 'acme', '--user', 'alice'], { HOME: home });
+  t.is(code, 0, stderr);
+  t.regex(stderr, /signing with the development key in .*\.local\/state\/sandgate\/dev-keys/);
+  const principal = new TokenVerifier(AUTH_DEFAULTS, await loadKeyStore([keys.verificationKey])).verify(stdout.trim());
+  if (principal instanceof AuthError) return t.fail(principal.code);
+  t.like(principal, { tenant: 'acme', user: 'alice' });
+});
+
+test('the signing key and the issuer come from the SANDGATE_* environment, as for serve', async (t) => {
+  const secret = 'an-environment-secret-that-is-long-enough-0123';
+  const keys = JSON.stringify([{ kid: 'env-1', secret }]);
+  const env = { HOME: await tempDir('cli-env-home'), SANDGATE_AUTH_SIGNING_KEYS: keys, SANDGATE_AUTH_ISSUER: 'corp' };
+  const { code, stdout, stderr } = await run(['--tenant', 't1', '--user', 'u1'], env);
+  t.is(code, 0, stderr);
+  t.false(stderr.includes(secret));
+  const auth = parseAuthConfig({ issuer: 'corp', keys: [{ kid: 'env-1', secret }] });
+  const principal = new TokenVerifier(auth, await loadKeyStore(auth.keys)).verify(stdout.trim());
+  t.false(principal instanceof AuthError, principal instanceof AuthError ? principal.code : '');
+  const otherIssuer = parseAuthConfig({ issuer: 'sandgate', keys: [{ kid: 'env-1', secret }] });
+  t.true(new TokenVerifier(otherIssuer, await loadKeyStore(otherIssuer.keys)).verify(stdout.trim()) instanceof AuthError, 'the configured issuer went into the token');
+});
+
+test('with no key anywhere the refusal says where keys come from', async (t) => {
+  const { code, stdout, stderr } = await run(['--tenant', 't', '--user', 'u']);
+  t.is(code, USAGE);
+  t.is(stdout, '');
+  t.regex(stderr, /SANDGATE_AUTH_SIGNING_KEYS/);
+  t.regex(stderr, /--dev-keys DIR/);
 });
 
 test('bad or missing options exit with the usage code and print nothing on stdout', async (t) => {
