@@ -181,6 +181,9 @@ export function connectSession(options: ConnectOptions): ConnectSession {
           options.stderr.write(`\r\nsandgate: ${frame.message}\r\n`);
         }
         return;
+      case 'attached':
+        // The conversation reducer passes it only in answer to an attach, which this client never sends.
+        return refuse('SG_PROTO_OUT_OF_ORDER', 'the gateway answered with attached, but this client opened or resumed');
       case 'exit':
         return finish({ kind: 'exit', exit: frame });
       case 'error':

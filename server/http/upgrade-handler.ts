@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
+import type { SessionHint } from '../../client-sdk/src/protocol/frames.js';
 import { parseSubprotocolHeader, selectSubprotocol } from '../../client-sdk/src/protocol/subprotocol.js';
 import { AuthError } from '../auth/auth-error.js';
 import { authenticateRequest } from '../auth/authenticate-request.js';
@@ -22,12 +23,12 @@ import { requestFields, type RequestLog } from './request-log.js';
 /**
  * What admission granted a connection:
  * - `new`: a session slot, held as `lease` (counted against the user's and tenant's quotas);
- * - `resume`: the client offered `sandgate.resume`, so no slot was counted and no lease taken.
- *   The connection may only resume a session (which keeps its own lease): the session layer
- *   refuses an open, or a rejected resume, as a quota refusal would (SG_USER_QUOTA), and
- *   starts no sandbox.
+ * - `hinted`: the client offered `sandgate.resume` or `sandgate.attach`, so no slot was
+ *   counted and no lease taken. The connection may only do what its hint says, resume a
+ *   session (which keeps its own lease) or watch one: the session layer refuses anything else,
+ *   and a rejected resume, as a quota refusal would (SG_USER_QUOTA), and starts no sandbox.
  */
-export type SessionGrant = { readonly kind: 'new'; readonly lease: Lease } | { readonly kind: 'resume' };
+export type SessionGrant = { readonly kind: 'new'; readonly lease: Lease } | { readonly kind: 'hinted'; readonly hint: SessionHint };
 
 /**
  * The session layer's entry point: called once per admitted upgrade, synchronously, with the
@@ -58,8 +59,11 @@ export interface UpgradeContext {
   readonly random: () => number;
 }
 
-/** The grant of a connection that offered the resume hint: no slot, no lease. */
-const RESUME_ONLY: SessionGrant = Object.freeze({ kind: 'resume' });
+/** The grants of connections that offered a hint: no slot, no lease. */
+const HINTED: Readonly<Record<SessionHint, SessionGrant>> = Object.freeze({
+  resume: Object.freeze({ kind: 'hinted', hint: 'resume' }),
+  attach: Object.freeze({ kind: 'hinted', hint: 'attach' }),
+});
 
 /** Sec-WebSocket-Key: 16 random bytes in base64 (RFC 6455 §4.1); the same test as ws's. */
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
@@ -72,14 +76,15 @@ const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  *
  *   draining, connections, handshakes in flight (decideConnection)
  *   → path → GET, Upgrade, Sec-WebSocket-Version/Key → subprotocol sandgate.v1
- *   → Origin and token (authenticateRequest) → a pty or exec scope → the session policy
+ *   → Origin and token (authenticateRequest) → a pty, exec or attach scope → the session policy
  *   → host load (decideHost) → the tenant's and user's sessions (QuotaStore, atomic)
  *   → ws handleUpgrade → onSession
  *
- * A connection that offers the resume hint (`sandgate.resume`) asks for no new session: it
- * skips the host's session gates and the quota store, and gets no lease (SessionGrant
- * `resume`); the connection gates above still apply. The session layer then accepts only a
- * valid `resume` on it, so the hint cannot open a session past a quota.
+ * A connection that offers a hint (`sandgate.resume`, `sandgate.attach`) asks for no new
+ * session: it skips the host's session gates and the quota store, and gets no lease
+ * (SessionGrant `hinted`); the connection gates above still apply. The session layer then
+ * accepts only a valid `resume` (or an `attach`) on it, so a hint cannot open a session past
+ * a quota.
  *
  * The whole handshake runs under the connection's deadline (handshakeTimeoutMs), the quota
  * store's round trip included; a lease taken for a socket that went away meanwhile is given back.
@@ -126,13 +131,13 @@ export function createUpgradeHandler(context: UpgradeContext): (req: IncomingMes
     if (auth instanceof AuthError) return refuse(req, socket, { code: auth.code, message: auth.message });
     const { principal } = auth;
     const who = { tenant: principal.tenant, user: principal.user };
-    if (!principal.scopes.has('pty') && !principal.scopes.has('exec')) {
-      return refuse(req, socket, { code: 'SG_AUTH_FORBIDDEN', message: 'The token grants neither the "pty" nor the "exec" scope, so no session could be opened with it.' }, who);
+    if (!principal.scopes.has('pty') && !principal.scopes.has('exec') && !principal.scopes.has('attach')) {
+      return refuse(req, socket, { code: 'SG_AUTH_FORBIDDEN', message: 'The token grants none of the "pty", "exec" and "attach" scopes, so it can neither open nor watch a session.' }, who);
     }
     const policy = sessionPolicy(config, principal);
     if (policy instanceof SandgateError) return refuse(req, socket, { code: policy.code, message: `The token's limits leave no runnable sandbox: ${policy.message}` }, who);
 
-    const grant = checked.resume ? RESUME_ONLY : await takeSessionSlot(req, socket, retry, who, policy);
+    const grant = checked.hint !== undefined ? HINTED[checked.hint] : await takeSessionSlot(req, socket, retry, who, policy);
     if (grant === undefined) return;
     const giveBack = (why: string): void => {
       if (grant.kind === 'new') release(grant.lease, why);
@@ -191,8 +196,8 @@ export function createUpgradeHandler(context: UpgradeContext): (req: IncomingMes
   };
 }
 
-/** A well-formed upgrade request (and whether it offers the resume hint), or its refusal. */
-export type UpgradeCheck = { readonly ok: true; readonly resume: boolean } | { readonly ok: false; readonly refusal: HttpRefusal };
+/** A well-formed upgrade request (and the hint it offers, if any), or its refusal. */
+export type UpgradeCheck = { readonly ok: true; readonly hint: SessionHint | undefined } | { readonly ok: false; readonly refusal: HttpRefusal };
 
 /**
  * What is wrong with an upgrade request before any token is looked at: the path, the
@@ -220,7 +225,7 @@ export function checkUpgradeRequest(req: IncomingMessage, sessionsPath: string):
   }
   const selection = selectSubprotocol(offered);
   if (!selection.ok) return refused({ code: selection.error.code, message: selection.error.message });
-  return { ok: true, resume: selection.resume };
+  return { ok: true, hint: selection.hint };
 }
 
 /** 128 random bits, base64url: 22 characters, within the protocol's sessionId bounds. */

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../../client-sdk/src/errors/error-codes.js';
-import type { ClientFrame, ResumeFrame, SessionKind } from '../../client-sdk/src/protocol/index.js';
+import type { AttachFrame, ClientFrame, ResumeFrame, SessionKind, ShuttingDownNotice } from '../../client-sdk/src/protocol/index.js';
 import { assertNever } from '../errors/assert-never.js';
 import { isSandgateError } from '../errors/sandgate-error.js';
 import { keepLeaseAlive, type LeaseKeeper } from '../quota/lease-keeper.js';
@@ -12,7 +12,8 @@ import type { SessionOwner } from './session-registry.js';
 import type { SessionSource, SourceEvents } from './session-source.js';
 import type { LiveSessionInit, SessionContext, SessionLabel } from './session-context.js';
 import { SessionTimers } from './session-timers.js';
-import { initialSessionState, isResumable, transition, type SessionAction, type SessionEvent, type SessionState } from './session-state.js';
+import { exitFrameOf, initialSessionState, isResumable, transition, type SessionAction, type SessionEvent, type SessionState } from './session-state.js';
+import { SessionViewers } from './session-viewers.js';
 import { SessionInput } from './session-input.js';
 import { STDIN_ACK_DELAY_MS, StdinAckSchedule } from './stdin-ack-schedule.js';
 
@@ -23,7 +24,8 @@ import { STDIN_ACK_DELAY_MS, StdinAckSchedule } from './stdin-ack-schedule.js';
  * (SessionTimers: lifetime, idle, resume grace), the quota lease (renewed by a LeaseKeeper)
  * and its connections. Lifecycle decisions are session-state.ts's: events go in through one
  * queue (`#dispatch`, never re-entered), actions come out and are applied here. The input
- * path (stdin, resize, signals and their rate limits) is session-input.ts.
+ * path (stdin, resize, signals and their rate limits) is session-input.ts; the connections
+ * that only watch (attach) are session-viewers.ts's.
  */
 
 export interface CloseWith {
@@ -33,6 +35,8 @@ export interface CloseWith {
 
 const RESUME_REJECTED = 'The resume token is not valid for this session; open a new session.';
 const INTERNAL_ERROR: CloseWith = Object.freeze({ code: 1011, reason: 'internal error' });
+/** The session's own end (exit delivered, grace run out, spawn failed): only viewers can still be open then. */
+const SESSION_ENDED: CloseWith = Object.freeze({ code: 1000, reason: 'session ended' });
 
 export class LiveSession {
   readonly id: string;
@@ -43,6 +47,7 @@ export class LiveSession {
   readonly #output: OutputPump;
   readonly #input: SessionInput;
   readonly #stdinAcks: StdinAckSchedule;
+  readonly #viewers: SessionViewers;
   readonly #timers: SessionTimers;
   readonly #connections = new Map<number, SessionConnection>();
   readonly #keeper: LeaseKeeper;
@@ -70,6 +75,14 @@ export class LiveSession {
       delayMs: STDIN_ACK_DELAY_MS,
       eager: init.kind === 'pty',
       send: () => this.#acknowledgeStdin(),
+    });
+    this.#viewers = new SessionViewers({
+      sessionId: init.id,
+      kind: init.kind,
+      limits: hello,
+      maxViewers: layer.maxViewersPerSession,
+      resumeBufferBytes: layer.resumeBufferBytes,
+      output: this.#output,
     });
     this.#input = new SessionInput({ settings: ctx.settings, now: ctx.now, source: () => this.#source, written: () => this.#stdinWritten() });
     this.#timers = new SessionTimers({
@@ -106,6 +119,7 @@ export class LiveSession {
           this.#output.produce(channel, bytes, send);
           this.#timers.touch();
           this.#flushOutput(send);
+          if (this.#viewers.size > 0) this.#viewers.pump();
         });
       },
       outputEnded: () => this.#dispatch({ type: 'output-ended', outputOffset: this.#output.producedOffset }),
@@ -156,11 +170,29 @@ export class LiveSession {
     return undefined;
   }
 
-  /** The gateway drains: tell the client it has `graceMs` before its connection closes. */
+  /**
+   * Makes `connection` (first frame `frame`) a viewer of this session; the registry has
+   * checked that its token may reach the session. Returns the refusal for the caller to fail
+   * the connection with.
+   */
+  attach(connection: SessionConnection, frame: AttachFrame): SessionError | undefined {
+    if (this.#disposing !== undefined || this.#state.phase === 'ended') return new SessionError('SG_SESSION_NOT_FOUND', 'No session with this id is reachable with this token.');
+    const refused = this.#viewers.add(connection, frame);
+    if (refused === undefined && this.#drainDeadline !== undefined) this.#viewers.notify(this.#shutdownNotice());
+    return refused;
+  }
+
+  /** Connections watching the session now. */
+  get viewerCount(): number {
+    return this.#viewers.size;
+  }
+
+  /** The gateway drains: tell the client (and the viewers) it has `graceMs` before its connection closes. */
   notifyShutdown(graceMs: number): void {
     this.#drainDeadline = this.#ctx.now() + graceMs;
     const connection = this.#current();
     if (connection !== undefined && connection.conversation.phase === 'running') this.#sendShutdownNotice(connection);
+    this.#viewers.notify(this.#shutdownNotice());
   }
 
   /**
@@ -181,6 +213,7 @@ export class LiveSession {
     this.#timers.dispose();
     this.#input.dispose();
     this.#stdinAcks.dispose();
+    this.#viewers.release(closeWith);
     this.#keeper.stop();
     this.#ctx.tokens.revoke(this.id);
     this.#ctx.ended(this);
@@ -239,8 +272,12 @@ export class LiveSession {
   }
 
   #sendShutdownNotice(connection: SessionConnection): void {
+    connection.send(this.#shutdownNotice());
+  }
+
+  #shutdownNotice(): ShuttingDownNotice {
     const graceMs = Math.max(0, Math.round((this.#drainDeadline ?? 0) - this.#ctx.now()));
-    connection.send({ type: 'notice', kind: 'shutting-down', graceMs, message: `The gateway is shutting down; this connection closes within ${graceMs} ms.` });
+    return { type: 'notice', kind: 'shutting-down', graceMs, message: `The gateway is shutting down; this connection closes within ${graceMs} ms.` };
   }
 
   #onFrame(number: number, connection: SessionConnection, frame: ClientFrame): void {
@@ -268,6 +305,7 @@ export class LiveSession {
         return this.#input.signal(connection, frame.signal);
       case 'open':
       case 'resume':
+      case 'attach':
         // The conversation reducer refuses these after the first frame; a bug if it gets here.
         return connection.fail('SG_PROTO_OUT_OF_ORDER', `${frame.type} after the session started`);
       default:
@@ -366,6 +404,9 @@ export class LiveSession {
       }
       // A resume rewinds `drained`: sending resumes on the new connection.
       if (this.#disposing === undefined) this.#flushOutput();
+      // Viewers get exit as soon as it is known, whether or not the owner is there to take it.
+      const exit = exitFrameOf(this.#state);
+      if (exit !== undefined) this.#viewers.finish(exit);
     });
   }
 
@@ -397,6 +438,7 @@ export class LiveSession {
       case 'close-superseded':
         return this.#connections.get(action.connection)?.fail('SG_RESUME_SUPERSEDED', 'Another connection resumed this session.');
       case 'send-exit': {
+        this.#viewers.finish(action.frame);
         const connection = this.#connections.get(action.connection);
         connection?.send(action.frame);
         return connection?.end();
@@ -404,7 +446,7 @@ export class LiveSession {
       case 'send-error':
         return this.#connections.get(action.connection)?.fail(action.code, action.message);
       case 'dispose':
-        void this.dispose();
+        void this.dispose(SESSION_ENDED);
         return;
       default:
         return assertNever(action, 'session action');

@@ -3,7 +3,7 @@ import {
   createOutputFlow, isDrained, nextFrameBytes, onAck, onProduced, onResume, onSent, outputCredit, shouldPauseSource, shouldResumeSource,
   withSourcePaused, type OutputFlow, type OutputFlowLimits, type ResumeResult,
 } from './flow-window.js';
-import { OutputRing } from './output-ring.js';
+import { OutputRing, type RingRead } from './output-ring.js';
 import type { SessionError } from './session-error.js';
 
 /**
@@ -80,6 +80,19 @@ export class OutputPump {
   /** Bytes held by the ring now (at most its capacity). */
   get heldBytes(): number {
     return this.#ring.heldBytes;
+  }
+
+  /** Offset of the oldest byte the ring still holds. */
+  get heldFromOffset(): number {
+    return this.#ring.startOffset;
+  }
+
+  /**
+   * Up to `maxBytes` held bytes of one channel from `offset` (≤ producedOffset), for readers
+   * other than the session's own connection (viewers): reading moves no window and no mark.
+   */
+  readHeld(offset: number, maxBytes: number): RingRead {
+    return this.#ring.read(offset, maxBytes);
   }
 
   /**

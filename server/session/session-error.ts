@@ -2,14 +2,14 @@ import type { ErrorCode } from '../../client-sdk/src/errors/error-codes.js';
 import { SandgateError } from '../errors/sandgate-error.js';
 
 /**
- * The registry codes the session layer raises: its own `SG_SESSION_*` and `SG_INPUT_RATE`,
+ * The registry codes the session layer raises: its own `SG_SESSION_*`, `SG_INPUT_RATE` and `SG_VIEWER_LIMIT`,
  * the resume refusal, the quota codes for this node's session counts, and the protocol code
  * a client earns by breaking the flow-control rules of docs/protocol.md (an ack that goes
  * back or passes what was sent, a resume offset outside what was acknowledged and sent).
  */
 export type SessionErrorCode = Extract<
   ErrorCode,
-  `SG_SESSION_${string}` | 'SG_INPUT_RATE' | 'SG_RESUME_REJECTED' | 'SG_PROTO_OUT_OF_ORDER' | 'SG_TENANT_QUOTA' | 'SG_USER_QUOTA'
+  `SG_SESSION_${string}` | 'SG_INPUT_RATE' | 'SG_RESUME_REJECTED' | 'SG_PROTO_OUT_OF_ORDER' | 'SG_TENANT_QUOTA' | 'SG_USER_QUOTA' | 'SG_VIEWER_LIMIT'
 >;
 
 /**

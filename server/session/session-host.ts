@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 
 import type { ErrorCode } from '../../client-sdk/src/errors/error-codes.js';
-import type { OpenFrame, ResumeFrame } from '../../client-sdk/src/protocol/index.js';
+import type { AttachFrame, OpenFrame, ResumeFrame } from '../../client-sdk/src/protocol/index.js';
 import { authorize, type Principal } from '../auth/principal.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { GatewayMetrics } from '../http/gateway-metrics.js';
@@ -32,9 +32,12 @@ import { sessionSettings, type SessionSettings } from './session-settings.js';
  *   open   → scope and spec (open-request.ts) → a LiveSession in the registry → spawn → hello
  *   resume → SessionRegistry.lookup (same tenant and user) → ResumeTokenStore.redeem
  *            → the session takes the connection over (the old one closes SG_RESUME_SUPERSEDED)
+ *   attach → SessionRegistry.lookup (same tenant; same user, or the attach scope)
+ *            → the connection watches the session, read-only (session-viewers.ts) → attached
  *
  * The connection's lease belongs to the session an `open` creates; a `resume` keeps the
- * session's own lease and gives the new one back at once. A connection admitted on the resume
+ * session's own lease and gives the new one back at once, and so does an `attach` (a viewer
+ * holds no session slot: maxViewersPerSession bounds them). A connection admitted on the resume
  * hint (SessionGrant `resume`) has no lease: it took no session slot, so its first frame must
  * resume a live session; an open, or a resume that would be SG_RESUME_REJECTED, is refused as
  * the quota would have refused it (SG_USER_QUOTA, before any sandbox exists). `load()` is the gateway's hostLoad,
@@ -67,6 +70,8 @@ export interface SessionHostOptions {
 const RESUME_REJECTED = 'The resume token is not valid for this session; open a new session.';
 /** The answer to an open, or a rejected resume, on a connection admitted on the resume hint: one message for both. */
 const RESUME_ONLY = 'This connection offered sandgate.resume and took no session slot (maxSessionsPerUser), so it may only resume a live session; open new sessions without the hint.';
+/** The answer to anything but an attach on a connection admitted on the attach hint. */
+const ATTACH_ONLY = 'This connection offered sandgate.attach and took no session slot, so it may only attach to a session; open new sessions without the hint.';
 const SHUTTING_DOWN = { code: 1001, reason: 'gateway shutting down' } as const;
 
 interface Pending {
@@ -135,12 +140,14 @@ export class SessionHost {
     connection.bind({
       frame: (frame) => {
         if (!this.#settle(pending)) return;
-        if (frame.type === 'resume') return this.#resume(connection, frame, principal, grant);
-        if (grant.kind === 'resume') {
-          // Checked before anything is spawned: the hint took no slot, so it opens nothing.
-          this.#log({ event: 'session.resume-only-refused', level: 'info', frame: frame.type, tenant: principal.tenant, user: principal.user });
-          return connection.fail('SG_USER_QUOTA', RESUME_ONLY);
+        if (grant.kind === 'hinted' && frame.type !== grant.hint) {
+          // Checked before anything is spawned: the hint took no slot, so it does only what it said.
+          this.#log({ event: 'session.hint-refused', level: 'info', hint: grant.hint, frame: frame.type, tenant: principal.tenant, user: principal.user });
+          return connection.fail('SG_USER_QUOTA', grant.hint === 'resume' ? RESUME_ONLY : ATTACH_ONLY);
         }
+        if (frame.type === 'resume') return this.#resume(connection, frame, principal, grant);
+        if (frame.type === 'attach') return this.#attach(connection, frame, principal, grant);
+        if (grant.kind === 'hinted') return; // unreachable: a hinted connection's frame matched its hint above
         if (frame.type === 'open') return this.#open(connection, frame, principal, grant.lease, policy);
         // The conversation reducer lets nothing else come first; a bug if it does.
         connection.fail('SG_PROTO_OUT_OF_ORDER', `${frame.type} before open or resume`);
@@ -244,7 +251,7 @@ export class SessionHost {
     this.#giveBack(grant, 'resume');
     // On a hinted connection a failed resume must not read as "open a new session here".
     const reject = (code: ErrorCode, message: string): void =>
-      grant.kind === 'resume' && code === 'SG_RESUME_REJECTED' ? connection.fail('SG_USER_QUOTA', RESUME_ONLY) : connection.fail(code, message);
+      grant.kind === 'hinted' && code === 'SG_RESUME_REJECTED' ? connection.fail('SG_USER_QUOTA', RESUME_ONLY) : connection.fail(code, message);
     const found = this.#registry.lookup(principal, frame.sessionId, 'resume');
     if (!found.ok) {
       // The same work as a real check (a digest comparison), then the same answer.
@@ -255,7 +262,16 @@ export class SessionHost {
     if (forbidden !== undefined) return connection.fail(forbidden.code, `resume: the token lacks the "${found.session.kind}" scope.`);
     const refused = found.session.resume(connection, frame);
     if (refused !== undefined) return reject(refused.code, refused.message);
-    this.#log({ event: 'session.resume', level: 'info', sessionId: found.session.id, tenant: principal.tenant, user: principal.user, hinted: grant.kind === 'resume' });
+    this.#log({ event: 'session.resume', level: 'info', sessionId: found.session.id, tenant: principal.tenant, user: principal.user, hinted: grant.kind === 'hinted' });
+  }
+
+  #attach(connection: SessionConnection, frame: AttachFrame, principal: Principal, grant: SessionGrant): void {
+    this.#giveBack(grant, 'attach');
+    const found = this.#registry.lookup(principal, frame.sessionId, 'attach');
+    if (!found.ok) return connection.fail(found.error.code, found.error.message);
+    const refused = found.session.attach(connection, frame);
+    if (refused !== undefined) return connection.fail(refused.code, refused.message);
+    this.#log({ event: 'session.attach', level: 'info', sessionId: found.session.id, tenant: principal.tenant, user: principal.user, owner: found.session.owner.user });
   }
 
   /** Releases the lease of a `new` grant (a `resume` grant holds none). */

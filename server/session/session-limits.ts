@@ -25,6 +25,8 @@ export interface SessionLayerLimits {
   readonly controlBurstFrames: number;
   /** Stdin written to the process in a burst above `stdinBytesPerSecond`, bytes. */
   readonly stdinBurstBytes: number;
+  /** Connections watching one session at once (`attach`, docs/protocol.md "Viewers"). */
+  readonly maxViewersPerSession: number;
 }
 
 /**
@@ -51,6 +53,9 @@ export const SESSION_LAYER_DEFAULTS: SessionLayerLimits = Object.freeze({
   controlFramesPerSecond: 20,
   controlBurstFrames: 40,
   stdinBurstBytes: 64 * KiB,
+  // A pair or a small class watching one terminal; each costs a connection and at most one
+  // output window in flight, never ring memory of its own.
+  maxViewersPerSession: 8,
 });
 
 /**
@@ -89,6 +94,7 @@ export function sessionLimitProblems(layer: SessionLayerLimits, session: Session
     'controlFramesPerSecond',
     'controlBurstFrames',
     'stdinBurstBytes',
+    'maxViewersPerSession',
   ];
   for (const name of positive) {
     const value = layer[name];

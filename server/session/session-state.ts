@@ -225,9 +225,19 @@ function connectionEvent(
 /** In exiting: with the status, the end of output, everything sent and a client there, send exit. */
 function completeIfDone(result: Transition): Transition {
   const state = result.state;
-  if (result.kind !== 'next' || state.phase !== 'exiting') return result;
-  if (state.status === undefined || state.outputEnd === undefined || !state.drained || !state.attached) return result;
-  const frame: ExitFrame = {
+  if (result.kind !== 'next' || state.phase !== 'exiting' || !state.drained || !state.attached) return result;
+  const frame = exitFrameOf(state);
+  if (frame === undefined) return result;
+  return next({ phase: 'ended', outcome: 'exit-delivered' }, [...result.actions, { type: 'send-exit', connection: state.connection, frame }, { type: 'dispose' }]);
+}
+
+/**
+ * The session's `exit` once the process status and the end of its output are both known,
+ * whoever it goes to (the owner once drained; viewers, session-viewers.ts, after their last byte).
+ */
+export function exitFrameOf(state: SessionState): ExitFrame | undefined {
+  if (state.phase !== 'exiting' || state.status === undefined || state.outputEnd === undefined) return undefined;
+  return {
     type: 'exit',
     outputOffset: state.outputEnd,
     code: state.status.code,
@@ -235,7 +245,6 @@ function completeIfDone(result: Transition): Transition {
     reason: exitReason(state.status, state.terminating),
     usage: state.status.usage,
   };
-  return next({ phase: 'ended', outcome: 'exit-delivered' }, [...result.actions, { type: 'send-exit', connection: state.connection, frame }, { type: 'dispose' }]);
 }
 
 /** The sandbox layer's reason, else the gateway's, else what the status says. */

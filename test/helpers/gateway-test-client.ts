@@ -3,6 +3,7 @@
  * module (codec + conversation reducer). See gateway-harness.ts for the overview.
  *
  *   open(fields) / resume(fields)      send the first frame, resolve with the hello (reject on a fatal error)
+ *   attach(fields)                     watch a session: resolve with attached (reject on a fatal error)
  *   write(data) / closeStdin()         stdin within the window (queued until stdin-acks), then stdin-close
  *   resize(c, r) / signal(name)        control frames
  *   ack(offset?) / setAckMode(mode)    manual acks (default: everything received), or back to 'auto'
@@ -21,7 +22,7 @@ import WebSocket from 'ws';
 import {
   CEILING_FRAME_LIMITS, advance, decodeServerFrame, encodeClientFrame, errorCodeOfClose, startConversation, stdinCredit,
   STDIN_HEADER_BYTES,
-  type ClientFrame, type Conversation, type ExitFrame, type HelloFrame, type OpenFrame, type OutputChannel, type ResumeFrame,
+  type AttachFrame, type AttachedFrame, type ClientFrame, type Conversation, type ExitFrame, type HelloFrame, type OpenFrame, type OutputChannel, type ResumeFrame,
   type ServerFrame, type SignalName, type OpenPtyFrame, type OpenExecFrame,
 } from '../../client-sdk/src/protocol/index.js';
 import type { ErrorCode } from '../../client-sdk/src/errors/error-codes.js';
@@ -125,6 +126,13 @@ export class TestClient {
     this.#received = fields.outputOffset;
     this.send({ type: 'resume', ...fields });
     return this.#answer(timeoutMs);
+  }
+
+  async attach(fields: Omit<AttachFrame, 'type'>, timeoutMs = WAIT_MS): Promise<AttachedFrame> {
+    this.send({ type: 'attach', ...fields });
+    const answer = await this.waitFor('attached', () => this.frames.find((frame) => frame.type === 'attached' || (frame.type === 'error' && frame.fatal)), timeoutMs);
+    if (answer.type !== 'attached') throw new Error(`refused instead of attached: ${JSON.stringify(answer)}`);
+    return answer;
   }
 
   /** Sends `frame` through the codec (throws if the codec refuses it: use sendRaw for that). */
@@ -280,6 +288,7 @@ export class TestClient {
         this.#hello = frame;
         this.#received = frame.outputOffset;
       }
+      if (frame.type === 'attached') this.#received = frame.outputOffset;
       if (frame.type === 'stdin-ack' || frame.type === 'hello') this.#flushStdin();
     }
     this.#notify();

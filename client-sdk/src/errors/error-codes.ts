@@ -90,9 +90,12 @@ export const ERROR_CODES = {
   SG_FLOW_WINDOW_EXCEEDED: code(429, 4429, 76, 'The peer sent data beyond the flow-control window (outputWindowBytes or stdinWindowBytes past the last ack).'),
   SG_RESUME_REJECTED: code(404, 4404, 76, 'The resume token is unknown, expired, or not this user\'s; start a new session.'),
   SG_RESUME_SUPERSEDED: code(409, 4409, 76, 'Another connection resumed this session, so this one was closed; do not resume it again from here.'),
+  SG_VIEWER_READ_ONLY: code(403, 4403, 76, 'A viewer (a connection that attached) sent stdin, resize, a signal or stdin-close: it may only ack output.'),
 
   // --- sessions (server/session; CLI exit 75 = EX_TEMPFAIL: retrying later may succeed) ---
   SG_SESSION_NOT_FOUND: code(404, 4404, 69, 'No session with this id is reachable by this token: it ended, never existed, or belongs to another user or tenant.'),
+  SG_VIEWER_LIMIT: code(429, 4429, 75, 'The session has as many viewers as maxViewersPerSession allows; attach again when one has left.'),
+  SG_VIEWER_BEHIND: code(410, 4410, 75, 'The viewer fell further behind than the session keeps output (resumeBufferBytes); attach again to continue from the oldest byte kept.'),
   SG_INPUT_RATE: code(429, 4429, 75, 'The client sent control frames faster than controlFramesPerSecond allows; retry after the time given.'),
 } as const satisfies Record<string, ErrorCodeInfo>;
 

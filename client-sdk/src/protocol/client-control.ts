@@ -9,7 +9,7 @@ import { ARG_RULE, CWD_RULE, ENV_NAME_RULE, ENV_VALUE_RULE, RESUME_TOKEN_RULE, S
 export type ClientControlFrame = Exclude<ClientFrame, { type: 'stdin' }>;
 export type ClientControlType = ClientControlFrame['type'];
 
-const CLIENT_CONTROL_TYPES = ['open', 'resume', 'resize', 'signal', 'stdin-close', 'ack'] as const satisfies readonly ClientControlType[];
+const CLIENT_CONTROL_TYPES = ['open', 'resume', 'attach', 'resize', 'signal', 'stdin-close', 'ack'] as const satisfies readonly ClientControlType[];
 
 /**
  * Reads one client control frame from an untrusted JSON object, field by field: every field
@@ -37,6 +37,10 @@ function readFields(type: ClientControlType, fields: FieldReader): ClientControl
         resumeToken: fields.text('resumeToken', RESUME_TOKEN_RULE),
         outputOffset: fields.offset('outputOffset'),
       };
+    case 'attach': {
+      const sessionId = fields.text('sessionId', SESSION_ID_RULE);
+      return fields.has('outputOffset') ? { type, sessionId, outputOffset: fields.offset('outputOffset') } : { type, sessionId };
+    }
     case 'resize':
       return {
         type,
@@ -82,5 +86,5 @@ function readOpen(fields: FieldReader): OpenFrame {
 function unknownClientType(type: string): string {
   if (type === 'stdin') return 'stdin travels as a binary frame (channel 2), not as JSON';
   const shown = /^[a-z-]{1,16}$/.test(type) ? `"${type}"` : `of ${type.length} characters`;
-  return `frame type ${shown} is not a client-to-server control frame (open resume resize signal stdin-close ack)`;
+  return `frame type ${shown} is not a client-to-server control frame (open resume attach resize signal stdin-close ack)`;
 }

@@ -1,5 +1,5 @@
 import { assertNever } from './assert-never.js';
-import { type ClientFrame, type HelloFrame, type ServerFrame, type SessionKind } from './frames.js';
+import { type AttachedFrame, type ClientFrame, type HelloFrame, type ServerFrame, type SessionKind } from './frames.js';
 import { failure, type Failure } from './protocol-error.js';
 
 /**
@@ -10,6 +10,7 @@ import { failure, type Failure } from './protocol-error.js';
  * a sender is never behind its receiver.
  *
  *   start ──open/resume──▶ opening ──hello──▶ running ──exit──▶ exited
+ *   start ──attach──▶ opening ──attached──▶ running (a viewer: it sends only ack) ──exit──▶ exited
  *     any phase ──error{fatal}──▶ closed
  *
  * Client frames that arrive after exit or a fatal error are accepted and marked `ignored`: the
@@ -20,8 +21,10 @@ export type ConversationPhase = 'start' | 'opening' | 'running' | 'exited' | 'cl
 
 export interface Conversation {
   readonly phase: ConversationPhase;
-  /** What the first client frame asked for, to check the hello that answers it. */
-  readonly request: { readonly kind: SessionKind } | { readonly sessionId: string; readonly outputOffset: number } | undefined;
+  /** What the first client frame asked for, to check the hello (or attached) that answers it. */
+  readonly request: OpenRequest | ResumeRequest | AttachRequest | undefined;
+  /** Known from attached on: this connection views the session and sends only acks. */
+  readonly viewer: boolean;
   /** Known from hello on. */
   readonly kind: SessionKind | undefined;
   /** Output bytes through this end (sent, or received) = offset of the next output frame. */
@@ -34,12 +37,24 @@ export interface Conversation {
   readonly stdinClosed: boolean;
 }
 
+export interface OpenRequest {
+  readonly kind: SessionKind;
+}
+export interface ResumeRequest {
+  readonly sessionId: string;
+  readonly outputOffset: number;
+}
+export interface AttachRequest {
+  readonly attach: string;
+}
+
 export type Advance = { readonly ok: true; readonly state: Conversation; readonly ignored: boolean } | Failure;
 
 export function startConversation(): Conversation {
   return {
     phase: 'start',
     request: undefined,
+    viewer: false,
     kind: undefined,
     outputOffset: 0,
     outputAcked: 0,
@@ -61,6 +76,7 @@ function changed(state: Conversation, changes: Partial<Conversation>): Conversat
   return {
     phase: changes.phase ?? state.phase,
     request: changes.request ?? state.request,
+    viewer: changes.viewer ?? state.viewer,
     kind: changes.kind ?? state.kind,
     outputOffset: changes.outputOffset ?? state.outputOffset,
     outputAcked: changes.outputAcked ?? state.outputAcked,
@@ -92,12 +108,12 @@ export function advance(state: Conversation, frame: ClientFrame | ServerFrame): 
 }
 
 function advanceClient(state: Conversation, frame: ClientFrame): Conversation | Failure {
-  if (frame.type === 'open' || frame.type === 'resume') {
+  if (frame.type === 'open' || frame.type === 'resume' || frame.type === 'attach') {
     if (state.phase !== 'start') return outOfOrder(`${frame.type} after the session started`);
-    const request = frame.type === 'open' ? { kind: frame.kind } : { sessionId: frame.sessionId, outputOffset: frame.outputOffset };
-    return changed(state, { phase: 'opening', request });
+    return changed(state, { phase: 'opening', request: requestOf(frame) });
   }
-  if (state.phase !== 'running') return outOfOrder(`${frame.type} before hello (send open or resume, then wait for hello)`);
+  if (state.phase !== 'running') return outOfOrder(`${frame.type} before hello (send open, resume or attach, then wait for hello or attached)`);
+  if (state.viewer && frame.type !== 'ack') return failure('SG_VIEWER_READ_ONLY', `${frame.type} from a viewer: a connection that attached sends only ack`);
   switch (frame.type) {
     case 'resize':
       return state.kind === 'pty' ? state : outOfOrder('resize in an exec session (it has no terminal)');
@@ -126,10 +142,26 @@ function advanceClient(state: Conversation, frame: ClientFrame): Conversation | 
   }
 }
 
+function requestOf(frame: Extract<ClientFrame, { type: 'open' | 'resume' | 'attach' }>): OpenRequest | ResumeRequest | AttachRequest {
+  switch (frame.type) {
+    case 'open':
+      return { kind: frame.kind };
+    case 'resume':
+      return { sessionId: frame.sessionId, outputOffset: frame.outputOffset };
+    case 'attach':
+      return { attach: frame.sessionId };
+    default:
+      return assertNever(frame, 'first frame');
+  }
+}
+
 function advanceServer(state: Conversation, frame: ServerFrame): Conversation | Failure {
   if (frame.type === 'error') return frame.fatal ? changed(state, { phase: 'closed' }) : state;
   if (frame.type === 'hello') {
     return state.phase === 'opening' ? afterHello(state, frame) : outOfOrder('hello without a pending open or resume');
+  }
+  if (frame.type === 'attached') {
+    return state.phase === 'opening' ? afterAttached(state, frame) : outOfOrder('attached without a pending attach');
   }
   if (state.phase !== 'running') return outOfOrder(`${frame.type} in phase ${state.phase}`);
   switch (frame.type) {
@@ -167,6 +199,7 @@ function stdinAckOutOfOrder(what: string, offset: number, state: Conversation): 
 
 function afterHello(state: Conversation, hello: HelloFrame): Conversation | Failure {
   const request = state.request;
+  if (request !== undefined && 'attach' in request) return outOfOrder('hello does not answer attach (attached does)');
   if (request !== undefined && 'kind' in request) {
     if (hello.resumed || hello.kind !== request.kind) return outOfOrder(`hello (${hello.kind}, resumed ${hello.resumed}) does not answer open ${request.kind}`);
   } else if (request !== undefined) {
@@ -188,12 +221,31 @@ function afterHello(state: Conversation, hello: HelloFrame): Conversation | Fail
   });
 }
 
+/** A viewer: output from the offset the server chose, no stdin (closed, offsets 0). */
+function afterAttached(state: Conversation, attached: AttachedFrame): Conversation | Failure {
+  const request = state.request;
+  if (request !== undefined && !('attach' in request && request.attach === attached.sessionId)) return outOfOrder('attached does not answer an attach of this session');
+  return changed(state, {
+    phase: 'running',
+    viewer: true,
+    kind: attached.kind,
+    outputOffset: attached.outputOffset,
+    outputAcked: attached.outputOffset,
+    outputWindowBytes: attached.limits.outputWindowBytes,
+    stdinOffset: 0,
+    stdinAcked: 0,
+    stdinWindowBytes: 0,
+    stdinClosed: true,
+  });
+}
+
 function isClientFrame(frame: ClientFrame | ServerFrame): frame is ClientFrame {
   switch (frame.type) {
     case 'stdin':
     case 'ack':
     case 'open':
     case 'resume':
+    case 'attach':
     case 'resize':
     case 'signal':
     case 'stdin-close':

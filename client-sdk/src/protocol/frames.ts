@@ -21,6 +21,13 @@ export const TOKEN_SUBPROTOCOL_PREFIX = 'sandgate.token.';
  * no new session against the quotas, and the first frame must be a valid `resume`. Never echoed.
  */
 export const RESUME_SUBPROTOCOL = 'sandgate.resume';
+/**
+ * The entry a viewer offers: the connection will attach (watch a session) and opens none, so
+ * admission counts no new session; the first frame must be an `attach`. Never echoed.
+ */
+export const ATTACH_SUBPROTOCOL = 'sandgate.attach';
+/** What a connection that offers a hint will do instead of opening a session. */
+export type SessionHint = 'resume' | 'attach';
 
 /**
  * Channel byte of a data frame. One output offset space is shared by stdout and stderr: the
@@ -101,6 +108,18 @@ export interface ResumeFrame {
   readonly outputOffset: number;
 }
 
+/**
+ * First frame of a viewer: watch a running session, read-only (docs/protocol.md, "Viewers").
+ * The token must reach the session: its own user's, or any in its tenant with the `attach`
+ * scope. A viewer receives output, notices and exit, and sends only `ack`.
+ */
+export interface AttachFrame {
+  readonly type: 'attach';
+  readonly sessionId: string;
+  /** First output byte wanted; absent = the oldest byte the session still holds (its scrollback). */
+  readonly outputOffset?: number;
+}
+
 export interface ResizeFrame {
   readonly type: 'resize';
   readonly cols: number;
@@ -132,9 +151,9 @@ export interface AckFrame {
   readonly offset: number;
 }
 
-export type ClientFrame = OpenFrame | ResumeFrame | ResizeFrame | SignalFrame | StdinFrame | StdinCloseFrame | AckFrame;
+export type ClientFrame = OpenFrame | ResumeFrame | AttachFrame | ResizeFrame | SignalFrame | StdinFrame | StdinCloseFrame | AckFrame;
 export type ClientFrameType = ClientFrame['type'];
-export const CLIENT_FRAME_TYPES = ['open', 'resume', 'resize', 'signal', 'stdin', 'stdin-close', 'ack'] as const satisfies readonly ClientFrameType[];
+export const CLIENT_FRAME_TYPES = ['open', 'resume', 'attach', 'resize', 'signal', 'stdin', 'stdin-close', 'ack'] as const satisfies readonly ClientFrameType[];
 
 // --------------------------------------------------------------------------- server → client
 
@@ -171,6 +190,20 @@ export interface HelloFrame {
   readonly stdinOffset: number;
   /** The server has received stdin-close (after a resume: do not send it again). */
   readonly stdinClosed: boolean;
+  readonly limits: SessionLimits;
+}
+
+/**
+ * The server's answer to attach: this connection now views the session, read-only. No resume
+ * token (a viewer that loses its connection attaches again) and no stdin offsets (a viewer
+ * sends no stdin: output frames on its connection carry stdinAck 0).
+ */
+export interface AttachedFrame {
+  readonly type: 'attached';
+  readonly sessionId: string;
+  readonly kind: SessionKind;
+  /** Offset of the next output byte sent on this connection (> the requested one: truncated). */
+  readonly outputOffset: number;
   readonly limits: SessionLimits;
 }
 
@@ -226,7 +259,7 @@ export interface ShuttingDownNotice {
   readonly message: string;
 }
 
-/** After hello on a resume: bytes requestedOffset..resumedOffset had left the buffer and are lost. */
+/** After hello on a resume (or attached): bytes requestedOffset..resumedOffset had left the buffer and are lost. */
 export interface ResumeTruncatedNotice {
   readonly type: 'notice';
   readonly kind: 'resume-truncated';
@@ -270,9 +303,9 @@ export interface ErrorFrame {
   readonly fatal: boolean;
 }
 
-export type ServerFrame = HelloFrame | OutputFrame | StdinAckFrame | NoticeFrame | ExitFrame | ErrorFrame;
+export type ServerFrame = HelloFrame | AttachedFrame | OutputFrame | StdinAckFrame | NoticeFrame | ExitFrame | ErrorFrame;
 export type ServerFrameType = ServerFrame['type'];
-export const SERVER_FRAME_TYPES = ['hello', 'output', 'stdin-ack', 'notice', 'exit', 'error'] as const satisfies readonly ServerFrameType[];
+export const SERVER_FRAME_TYPES = ['hello', 'attached', 'output', 'stdin-ack', 'notice', 'exit', 'error'] as const satisfies readonly ServerFrameType[];
 
 /** What a WebSocket message carries: a string is a text message, bytes a binary one. */
 export type WireMessage = string | Uint8Array;

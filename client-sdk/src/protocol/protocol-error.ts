@@ -10,6 +10,8 @@ export type ProtocolErrorCode = Extract<
   | 'SG_PROTO_TOO_LARGE'
   | 'SG_PROTO_OUT_OF_ORDER'
   | 'SG_FLOW_WINDOW_EXCEEDED'
+  | 'SG_VIEWER_READ_ONLY'
+  | 'SG_HANDSHAKE_INVALID'
   | 'SG_AUTH_MALFORMED'
 >;
 

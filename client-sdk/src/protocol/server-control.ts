@@ -20,7 +20,7 @@ import { ERROR_CODE_RULE, MESSAGE_RULE, RESUME_TOKEN_RULE, SESSION_ID_RULE } fro
 export type ServerControlFrame = Exclude<ServerFrame, { type: 'output' }>;
 export type ServerControlType = ServerControlFrame['type'];
 
-const SERVER_CONTROL_TYPES = ['hello', 'stdin-ack', 'notice', 'exit', 'error'] as const satisfies readonly ServerControlType[];
+const SERVER_CONTROL_TYPES = ['hello', 'attached', 'stdin-ack', 'notice', 'exit', 'error'] as const satisfies readonly ServerControlType[];
 
 /** Reads one server control frame from an untrusted JSON object (see readClientControl). */
 export function readServerControl(source: Readonly<Record<string, unknown>>, type: string): DecodeResult<ServerControlFrame> {
@@ -37,6 +37,14 @@ function readFields(type: ServerControlType, fields: FieldReader): ServerControl
   switch (type) {
     case 'hello':
       return readHello(fields);
+    case 'attached':
+      return {
+        type,
+        sessionId: fields.text('sessionId', SESSION_ID_RULE),
+        kind: fields.oneOf('kind', SESSION_KINDS),
+        outputOffset: fields.offset('outputOffset'),
+        limits: fields.object('limits', readLimits),
+      };
     case 'stdin-ack':
       return { type, offset: fields.offset('offset') };
     case 'notice':
@@ -139,5 +147,5 @@ function readExit(fields: FieldReader): ExitFrame {
 function unknownServerType(type: string): string {
   if (type === 'output') return 'output travels as a binary frame (channel 0 or 1), not as JSON';
   const shown = /^[a-z-]{1,16}$/.test(type) ? `"${type}"` : `of ${type.length} characters`;
-  return `frame type ${shown} is not a server-to-client control frame (hello stdin-ack notice exit error)`;
+  return `frame type ${shown} is not a server-to-client control frame (hello attached stdin-ack notice exit error)`;
 }

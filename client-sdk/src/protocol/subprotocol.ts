@@ -1,4 +1,4 @@
-import { RESUME_SUBPROTOCOL, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './frames.js';
+import { ATTACH_SUBPROTOCOL, RESUME_SUBPROTOCOL, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, type SessionHint } from './frames.js';
 import { failure, type EncodeResult, type Failure } from './protocol-error.js';
 
 /**
@@ -12,10 +12,10 @@ import { failure, type EncodeResult, type Failure } from './protocol-error.js';
  * verbatim after the prefix. The server answers with `sandgate.v1` only: neither the token
  * entry nor the resume hint is ever echoed back.
  *
- * The resume hint (`sandgate.resume`) tells admission, which runs before the first frame can
- * be read, that this connection will resume a session rather than open one: it is then not
- * counted against the session quotas, and the gateway accepts nothing but a valid `resume` on
- * it (docs/protocol.md, "Resume").
+ * The hints (`sandgate.resume`, `sandgate.attach`) tell admission, which runs before the first
+ * frame can be read, that this connection will resume or watch a session rather than open
+ * one: it is then not counted against the session quotas, and the gateway accepts nothing but
+ * a valid `resume` (or `attach`) on it (docs/protocol.md, "Resume" and "Viewers").
  */
 
 /** Characters of a compact JWS/JWT (RFC 7515 §7.1): base64url segments joined by dots. */
@@ -23,13 +23,15 @@ const COMPACT_TOKEN = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)*$/;
 const VERSION_ENTRY = /^sandgate\.v[0-9]{1,4}$/;
 
 export interface ClientSubprotocolOptions {
-  /** Offer the resume hint: the connection will send `resume` first (a reconnection). */
-  readonly resume?: boolean;
+  /** Offer a hint: the connection will send `resume` (a reconnection) or `attach` (a viewer) first. */
+  readonly hint?: SessionHint;
 }
 
-/** The `protocols` argument of `new WebSocket(url, protocols)`: the version, the resume hint, then the token. */
+const HINT_ENTRIES: Readonly<Record<SessionHint, string>> = { resume: RESUME_SUBPROTOCOL, attach: ATTACH_SUBPROTOCOL };
+
+/** The `protocols` argument of `new WebSocket(url, protocols)`: the version, the hint, then the token. */
 export function clientSubprotocols(token?: string, options: ClientSubprotocolOptions = {}): EncodeResult<readonly string[]> {
-  const entries: string[] = options.resume === true ? [SUBPROTOCOL, RESUME_SUBPROTOCOL] : [SUBPROTOCOL];
+  const entries: string[] = options.hint === undefined ? [SUBPROTOCOL] : [SUBPROTOCOL, HINT_ENTRIES[options.hint]];
   if (token === undefined) return { ok: true, payload: entries };
   if (!COMPACT_TOKEN.test(token)) {
     return failure('SG_AUTH_MALFORMED', 'the token is not a compact JWT (base64url segments joined by dots)');
@@ -53,34 +55,38 @@ export type SubprotocolSelection =
       readonly protocol: typeof SUBPROTOCOL;
       /** The bearer token from a `sandgate.token.` entry; undefined when none was offered. */
       readonly token: string | undefined;
-      /** Whether the resume hint `sandgate.resume` was offered. */
-      readonly resume: boolean;
+      /** The hint offered (`sandgate.resume` or `sandgate.attach`), if any. */
+      readonly hint: SessionHint | undefined;
     }
   | Failure;
 
 /**
- * Chooses the protocol version, extracts the token entry and notes the resume hint from the
- * offered subprotocols. Refuses (before the upgrade, with the code's HTTP status) when no
- * offered version is spoken here, or when the token entry is repeated or not a compact token.
+ * Chooses the protocol version, extracts the token entry and notes the hint from the offered
+ * subprotocols. Refuses (before the upgrade, with the code's HTTP status) when no offered
+ * version is spoken here, when the token entry is repeated or not a compact token, or when
+ * both hints are offered.
  * Unrelated entries are ignored. Messages never contain the token.
  */
 export function selectSubprotocol(offered: Iterable<string>): SubprotocolSelection {
   const tokens: string[] = [];
   const versions: string[] = [];
-  let resume = false;
+  const hints = new Set<SessionHint>();
   for (const entry of offered) {
     if (entry.startsWith(TOKEN_SUBPROTOCOL_PREFIX)) tokens.push(entry.slice(TOKEN_SUBPROTOCOL_PREFIX.length));
     else if (VERSION_ENTRY.test(entry)) versions.push(entry);
-    else if (entry === RESUME_SUBPROTOCOL) resume = true;
+    else if (entry === RESUME_SUBPROTOCOL) hints.add('resume');
+    else if (entry === ATTACH_SUBPROTOCOL) hints.add('attach');
   }
   if (!versions.includes(SUBPROTOCOL)) {
     const seen = versions.length === 0 ? 'none' : versions.join(', ');
     return failure('SG_PROTO_VERSION', `this gateway speaks ${SUBPROTOCOL}; offered versions: ${seen}`);
   }
   if (tokens.length > 1) return failure('SG_AUTH_MALFORMED', `${tokens.length} ${TOKEN_SUBPROTOCOL_PREFIX} entries were offered; send one token`);
+  if (hints.size > 1) return failure('SG_HANDSHAKE_INVALID', `both ${RESUME_SUBPROTOCOL} and ${ATTACH_SUBPROTOCOL} were offered; a connection does one of them`);
   const token = tokens[0];
   if (token !== undefined && !COMPACT_TOKEN.test(token)) {
     return failure('SG_AUTH_MALFORMED', `the ${TOKEN_SUBPROTOCOL_PREFIX} entry does not hold a compact JWT`);
   }
-  return { ok: true, protocol: SUBPROTOCOL, token, resume };
+  const [hint] = hints;
+  return { ok: true, protocol: SUBPROTOCOL, token, hint };
 }

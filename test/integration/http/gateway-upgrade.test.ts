@@ -93,13 +93,6 @@ test('a bad token is refused with its code, and the answer does not echo it', as
   t.false(answer.body.includes(tampered));
 });
 
-test('a token with neither pty nor exec is refused with 403 SG_AUTH_FORBIDDEN', async (t) => {
-  const { gateway, token } = await startTestGateway(t);
-  const answer = await refusedUpgrade(gateway, { headers: bearer(await token({ scopes: ['attach'] })) });
-  t.is(answer.status, 403);
-  t.like(parseJson(answer.body), { code: 'SG_AUTH_FORBIDDEN' });
-});
-
 test('malformed WebSocket headers are refused as JSON before any token is looked at', async (t) => {
   const { gateway, token } = await startTestGateway(t);
   const jwt = await token();

@@ -68,6 +68,8 @@ function randomClientFrame(rng: Rng): ClientFrame {
         : { type, kind: 'exec', argv: argv(1), ...(rng.chance(0.5) ? { cwd: `/${rng.text(6)}` } : {}) };
     case 'resume':
       return { type, sessionId: SESSION_ID, resumeToken: RESUME_TOKEN, outputOffset: rng.integer(0, MAX_SAFE) };
+    case 'attach':
+      return rng.chance(0.5) ? { type, sessionId: SESSION_ID, outputOffset: rng.integer(0, MAX_SAFE) } : { type, sessionId: SESSION_ID };
     case 'resize':
       return { type, cols: rng.integer(1, 1000), rows: rng.integer(1, 1000) };
     case 'signal':
@@ -92,6 +94,8 @@ function randomServerFrame(rng: Rng): ServerFrame {
       const offset = (): number => (resumed ? rng.integer(0, MAX_SAFE) : 0);
       return { type, sessionId: SESSION_ID, resumeToken: RESUME_TOKEN, kind: rng.pick(['pty', 'exec'] as const), resumed, outputOffset: offset(), stdinOffset: offset(), stdinClosed: resumed && rng.chance(0.5), limits: { ...DEFAULT_SESSION_LIMITS, outputWindowBytes: rng.integer(1024, 2 ** 28) } };
     }
+    case 'attached':
+      return { type, sessionId: SESSION_ID, kind: rng.pick(['pty', 'exec'] as const), outputOffset: rng.integer(0, MAX_SAFE), limits: { ...DEFAULT_SESSION_LIMITS, outputWindowBytes: rng.integer(1024, 2 ** 28) } };
     case 'output': {
       const data = rng.bytes(1 + rng.int(64));
       return { type, channel: rng.pick(['stdout', 'stderr'] as const), offset: rng.integer(0, MAX_SAFE - data.byteLength), stdinAck: rng.integer(0, MAX_SAFE), data };

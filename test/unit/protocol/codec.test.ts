@@ -284,7 +284,7 @@ test('error messages never echo received strings', (t) => {
 const badClientFrames: ReadonlyArray<readonly [string, unknown, ProtocolErrorCode]> = [
   ['resize cols 0', { type: 'resize', cols: 0, rows: 1 }, 'SG_PROTO_FIELD_INVALID'],
   ['an extra field', { type: 'ack', offset: 1, note: 'x' }, 'SG_PROTO_FIELD_INVALID'],
-  ['an unknown type', { type: 'attach' }, 'SG_PROTO_UNKNOWN_TYPE'],
+  ['an unknown type', { type: 'detach' }, 'SG_PROTO_UNKNOWN_TYPE'],
   ['stdin with no bytes', { type: 'stdin', offset: 0, data: new Uint8Array(0) }, 'SG_PROTO_FIELD_INVALID'],
   ['stdin with a string payload', { type: 'stdin', offset: 0, data: 'ls' }, 'SG_PROTO_FIELD_INVALID'],
   ['stdin at a fractional offset', { type: 'stdin', offset: 0.5, data: Uint8Array.of(1) }, 'SG_PROTO_FIELD_INVALID'],

@@ -164,3 +164,33 @@ test('a resumed hello with stdin closed leaves no stdin credit', (t) => {
   t.is(stdinCredit(state), 0);
   t.is(refusal(state, stdin(3, 1)), 'SG_PROTO_OUT_OF_ORDER');
 });
+
+test('a viewer: attach, attached from any offset, output within its window and acks; exit after its last byte', (t) => {
+  const attached: ServerFrame = { type: 'attached', sessionId: SESSION_ID, kind: 'pty', outputOffset: 5000, limits };
+  const state = run([{ type: 'attach', sessionId: SESSION_ID }, attached, output(5000, 1024), { type: 'ack', offset: 6024 }, output(6024, 10)]);
+  t.like(state, { phase: 'running', viewer: true, outputOffset: 6034, outputAcked: 6024 });
+  t.is(stdinCredit(state), 0, 'a viewer has no stdin to send');
+  t.is(outputCredit(state), 1014);
+  t.is(refusal(state, output(6034, 1015)), 'SG_FLOW_WINDOW_EXCEEDED');
+  t.is(refusal(state, { type: 'exit', outputOffset: 6000, code: 0, signal: null, reason: 'exited', usage: { cpuMs: 0, peakMemoryBytes: 0, wallMs: 0 } }), 'SG_PROTO_OUT_OF_ORDER');
+  t.like(run([{ type: 'exit', outputOffset: 6034, code: 0, signal: null, reason: 'exited', usage: { cpuMs: 0, peakMemoryBytes: 0, wallMs: 0 } }], state), { phase: 'exited' });
+});
+
+test('a viewer may only ack: stdin, resize, signal and stdin-close are SG_VIEWER_READ_ONLY; stdin acknowledgements stay at 0', (t) => {
+  const state = run([{ type: 'attach', sessionId: SESSION_ID, outputOffset: 0 }, { type: 'attached', sessionId: SESSION_ID, kind: 'exec', outputOffset: 0, limits }]);
+  for (const frame of [stdin(0, 1), { type: 'resize', cols: 80, rows: 24 }, { type: 'signal', signal: 'INT' }, { type: 'stdin-close', offset: 0 }] satisfies ClientFrame[]) {
+    t.is(refusal(state, frame), 'SG_VIEWER_READ_ONLY', frame.type);
+  }
+  t.is(refusal(state, { type: 'stdin-ack', offset: 1 }), 'SG_PROTO_OUT_OF_ORDER');
+  t.is(refusal(state, output(0, 1, 'stdout', 1)), 'SG_PROTO_OUT_OF_ORDER');
+});
+
+test('attached answers only an attach of the same session, and hello never answers an attach', (t) => {
+  const attaching = run([{ type: 'attach', sessionId: SESSION_ID }]);
+  t.is(refusal(attaching, helloFor('pty')), 'SG_PROTO_OUT_OF_ORDER');
+  t.is(refusal(attaching, { type: 'attached', sessionId: 'another-session', kind: 'pty', outputOffset: 0, limits }), 'SG_PROTO_OUT_OF_ORDER');
+  const opening = run([{ type: 'open', kind: 'pty', cols: 80, rows: 24 }]);
+  t.is(refusal(opening, { type: 'attached', sessionId: SESSION_ID, kind: 'pty', outputOffset: 0, limits }), 'SG_PROTO_OUT_OF_ORDER');
+  t.is(refusal(startConversation(), { type: 'attached', sessionId: SESSION_ID, kind: 'pty', outputOffset: 0, limits }), 'SG_PROTO_OUT_OF_ORDER');
+  t.is(refusal(run([{ type: 'attach', sessionId: SESSION_ID }, { type: 'attached', sessionId: SESSION_ID, kind: 'pty', outputOffset: 0, limits }]), { type: 'attach', sessionId: SESSION_ID }), 'SG_PROTO_OUT_OF_ORDER');
+});

@@ -16,25 +16,32 @@ test('a browser offers the version then the token; the server selects the versio
   t.deepEqual(offered, { ok: true, payload: ['sandgate.v1', `sandgate.token.${JWT}`] });
   if (!offered.ok) return;
   const header = offered.payload.join(', ');
-  t.deepEqual(selectSubprotocol(parseSubprotocolHeader(header)), { ok: true, protocol: SUBPROTOCOL, token: JWT, resume: false });
+  t.deepEqual(selectSubprotocol(parseSubprotocolHeader(header)), { ok: true, protocol: SUBPROTOCOL, token: JWT, hint: undefined });
 });
 
 test('without a token entry the selection has no token (it may come in Authorization)', (t) => {
-  t.deepEqual(selectSubprotocol(['sandgate.v1']), { ok: true, protocol: 'sandgate.v1', token: undefined, resume: false });
+  t.deepEqual(selectSubprotocol(['sandgate.v1']), { ok: true, protocol: 'sandgate.v1', token: undefined, hint: undefined });
   t.deepEqual(clientSubprotocols(), { ok: true, payload: ['sandgate.v1'] });
 });
 
 test('a reconnecting client offers the resume hint; the selection notes it and still selects only the version', (t) => {
-  const offered = clientSubprotocols(JWT, { resume: true });
+  const offered = clientSubprotocols(JWT, { hint: 'resume' });
   t.deepEqual(offered, { ok: true, payload: ['sandgate.v1', RESUME_SUBPROTOCOL, `sandgate.token.${JWT}`] });
   if (!offered.ok) return;
-  t.deepEqual(selectSubprotocol(parseSubprotocolHeader(offered.payload.join(', '))), { ok: true, protocol: SUBPROTOCOL, token: JWT, resume: true });
-  t.deepEqual(clientSubprotocols(undefined, { resume: true }), { ok: true, payload: ['sandgate.v1', 'sandgate.resume'] });
-  t.like(selectSubprotocol(['sandgate.resume', 'sandgate.v1']), { ok: true, resume: true });
+  t.deepEqual(selectSubprotocol(parseSubprotocolHeader(offered.payload.join(', '))), { ok: true, protocol: SUBPROTOCOL, token: JWT, hint: 'resume' });
+  t.deepEqual(clientSubprotocols(undefined, { hint: 'resume' }), { ok: true, payload: ['sandgate.v1', 'sandgate.resume'] });
+  t.like(selectSubprotocol(['sandgate.resume', 'sandgate.v1']), { ok: true, hint: 'resume' });
   // The hint alone is no version.
   t.like(selectSubprotocol(['sandgate.resume']), { ok: false, error: { code: 'SG_PROTO_VERSION' } });
   // Only the exact entry counts.
-  t.like(selectSubprotocol(['sandgate.v1', 'sandgate.resumed', 'x.sandgate.resume']), { ok: true, resume: false });
+  t.like(selectSubprotocol(['sandgate.v1', 'sandgate.resumed', 'x.sandgate.resume']), { ok: true, hint: undefined });
+});
+
+test('a viewer offers the attach hint; offering both hints is refused before the upgrade', (t) => {
+  const offered = clientSubprotocols(JWT, { hint: 'attach' });
+  t.deepEqual(offered, { ok: true, payload: ['sandgate.v1', 'sandgate.attach', `sandgate.token.${JWT}`] });
+  t.like(selectSubprotocol(['sandgate.v1', 'sandgate.attach']), { ok: true, hint: 'attach' });
+  t.like(selectSubprotocol(['sandgate.v1', 'sandgate.attach', 'sandgate.resume']), { ok: false, error: { code: 'SG_HANDSHAKE_INVALID' } });
 });
 
 test('unrelated entries are ignored and a newer version alongside v1 still selects v1', (t) => {
