@@ -9,15 +9,20 @@ import { connectSession } from './connect-session.js';
  * interactive terminal client, like `kubectl exec -it`: raw mode, resize, the remote exit
  * status as ours. With a terminal on stdin it opens a PTY session (the tenant's shell when no
  * CMD); otherwise an exec session with stdout and stderr apart and stdin ended by EOF.
- * The token is never read from the URL (the gateway refuses that anyway).
+ * `--attach ID` watches a running session instead, read-only, like `kubectl attach` without
+ * -i: its output, then its exit status as ours. The token is never read from the URL (the
+ * gateway refuses that anyway).
  */
 
 export const CONNECT_USAGE = `Usage: sandgate connect URL [--token TOKEN | --token-file FILE] [--tty | --no-tty] [-- CMD...]
+       sandgate connect URL [--token TOKEN | --token-file FILE] --attach SESSION_ID
 
   URL              the gateway's session endpoint, e.g. ws://127.0.0.1:8080/v1/sessions
   --token TOKEN    a JWT (see "sandgate token"); prefer --token-file: argv is visible in ps
   --token-file F   read the JWT from a file
   --tty, --no-tty  force a PTY session or an exec session (default: PTY when stdin is a terminal)
+  --attach ID      watch session ID read-only (its scrollback, then live output); the token
+                   must be the session's user's, or grant the "attach" scope in its tenant
 `;
 
 function say(text: string): void {
@@ -29,6 +34,7 @@ interface ConnectArgs {
   readonly token: string;
   readonly tty: boolean;
   readonly argv: readonly string[] | undefined;
+  readonly attach: string | undefined;
 }
 
 function parseConnectArgs(argv: readonly string[]): ConnectArgs | 'help' {
@@ -42,6 +48,7 @@ function parseConnectArgs(argv: readonly string[]): ConnectArgs | 'help' {
         'token-file': { type: 'string' },
         tty: { type: 'boolean' },
         'no-tty': { type: 'boolean' },
+        attach: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -55,7 +62,9 @@ function parseConnectArgs(argv: readonly string[]): ConnectArgs | 'help' {
   if ((token === undefined) === (tokenFile === undefined)) throw new SandgateError('SG_USAGE', 'give exactly one of --token and --token-file', { option: '--token' });
   const text = token ?? readFileSync(tokenFile ?? '', 'utf8').trim();
   const tty = parsed.values.tty === true ? true : parsed.values['no-tty'] === true ? false : process.stdin.isTTY === true;
-  return { url, token: text, tty, argv: command.length === 0 ? undefined : command };
+  const attach = parsed.values.attach;
+  if (attach !== undefined && command.length > 0) throw new SandgateError('SG_USAGE', '--attach watches a running session: it takes no command', { option: '--attach' });
+  return { url, token: text, tty, argv: command.length === 0 ? undefined : command, attach };
 }
 
 export async function runConnectCommand(argv: readonly string[]): Promise<number> {
@@ -71,13 +80,15 @@ export async function runConnectCommand(argv: readonly string[]): Promise<number
     process.stdout.write(CONNECT_USAGE);
     return 0;
   }
-  const rawMode = args.tty && process.stdin.isTTY === true;
+  // A viewer types nothing: the terminal stays cooked, and ^C ends the viewer, not the session.
+  const rawMode = args.tty && args.attach === undefined && process.stdin.isTTY === true;
   if (rawMode) process.stdin.setRawMode(true);
   const session = connectSession({
     url: args.url,
     token: args.token,
     tty: args.tty,
     argv: args.argv,
+    ...(args.attach === undefined ? {} : { attach: args.attach }),
     cols: process.stdout.columns || 80,
     rows: process.stdout.rows || 24,
     stdin: process.stdin,

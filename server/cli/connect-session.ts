@@ -1,15 +1,17 @@
 import WebSocket from 'ws';
 import { decodeServerFrame, encodeClientFrame } from '../../client-sdk/src/protocol/codec.js';
 import { errorCodeOfClose } from '../../client-sdk/src/protocol/close-reason.js';
+import { clientSubprotocols } from '../../client-sdk/src/protocol/subprotocol.js';
 import { STDIN_HEADER_BYTES, SUBPROTOCOL, type ClientFrame, type ExitFrame, type SessionLimits } from '../../client-sdk/src/protocol/frames.js';
 import { ERROR_CODES, isErrorCode } from '../../client-sdk/src/errors/error-codes.js';
 import { assertNever } from '../errors/assert-never.js';
 
 /**
- * One protocol conversation for `sandgate connect`: open a PTY or exec session over `ws`,
- * stream stdin within the server's stdin window, write output to the given streams and
- * acknowledge it only once the local stream has taken it (so a slow terminal slows the
- * sandbox, not the gateway's memory), and end with the command's exit status.
+ * One protocol conversation for `sandgate connect`: open a PTY or exec session over `ws` (or
+ * watch one, with `attach`), stream stdin within the server's stdin window, write output to
+ * the given streams and acknowledge it only once the local stream has taken it (so a slow
+ * terminal slows the sandbox, not the gateway's memory), and end with the command's exit
+ * status.
  *
  * The full client SDK (transparent resume, browser) comes with its own issue; this is the
  * smallest correct client, built only on the shared codec.
@@ -21,6 +23,8 @@ export interface ConnectOptions {
   /** PTY (interactive) when true: merged output, resize; exec otherwise (stdout/stderr apart). */
   readonly tty: boolean;
   readonly argv: readonly string[] | undefined;
+  /** Watch this session read-only instead of opening one (docs/protocol.md, "Viewers"); stdin is not read. */
+  readonly attach?: string;
   readonly cols: number;
   readonly rows: number;
   readonly stdin: NodeJS.ReadableStream;
@@ -41,7 +45,9 @@ export interface ConnectSession {
 }
 
 export function connectSession(options: ConnectOptions): ConnectSession {
-  const ws = new WebSocket(options.url, [SUBPROTOCOL], { headers: { Authorization: `Bearer ${options.token}` }, perMessageDeflate: false });
+  // A viewer offers the attach hint: it takes no session slot of its user's.
+  const protocols = clientSubprotocols(undefined, options.attach === undefined ? {} : { hint: 'attach' });
+  const ws = new WebSocket(options.url, protocols.ok ? [...protocols.payload] : [SUBPROTOCOL], { headers: { Authorization: `Bearer ${options.token}` }, perMessageDeflate: false });
   let limits: SessionLimits | undefined;
   let received = 0;
   let acked = 0;
@@ -140,6 +146,7 @@ export function connectSession(options: ConnectOptions): ConnectSession {
     refuse(errorCodeOfClose(code, text) ?? 'SG_PROTO_MALFORMED', `the connection closed (${code}${text === '' ? '' : `: ${text}`}) before the command exited`);
   });
   ws.on('open', () => {
+    if (options.attach !== undefined) return send({ type: 'attach', sessionId: options.attach });
     send(options.tty ? { type: 'open', kind: 'pty', cols: options.cols, rows: options.rows, ...(options.argv === undefined ? {} : { argv: options.argv }) } : { type: 'open', kind: 'exec', argv: options.argv ?? ['/bin/sh'] });
   });
   ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -182,8 +189,12 @@ export function connectSession(options: ConnectOptions): ConnectSession {
         }
         return;
       case 'attached':
-        // The conversation reducer passes it only in answer to an attach, which this client never sends.
-        return refuse('SG_PROTO_OUT_OF_ORDER', 'the gateway answered with attached, but this client opened or resumed');
+        if (options.attach === undefined) return refuse('SG_PROTO_OUT_OF_ORDER', 'the gateway answered with attached, but this client opened a session');
+        // A viewer: output from here on, acked as it is written; no stdin is read or sent.
+        limits = frame.limits;
+        received = frame.outputOffset;
+        acked = frame.outputOffset;
+        return;
       case 'exit':
         return finish({ kind: 'exit', exit: frame });
       case 'error':
@@ -198,7 +209,8 @@ export function connectSession(options: ConnectOptions): ConnectSession {
   return {
     outcome,
     resize(cols: number, rows: number): void {
-      if (options.tty && limits !== undefined) send({ type: 'resize', cols, rows });
+      // A viewer's terminal size is its own business: the session's belongs to its owner.
+      if (options.tty && options.attach === undefined && limits !== undefined) send({ type: 'resize', cols, rows });
     },
   };
 }

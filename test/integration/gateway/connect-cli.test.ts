@@ -79,3 +79,30 @@ test('a refused token ends connect with the registry exit code and names the cod
   t.regex(run.stderr, /\[SG_AUTH_[A-Z_]+\]/);
   t.false(run.stderr.includes('not.a.token'), 'the token is not echoed');
 });
+
+test('connect --attach watches a session read-only: the scrollback, live output, and the session\'s exit code as its own', async (t) => {
+  const gw = await startGatewayHarness(t);
+  const owner = await gw.connect({ token: gw.token({ user: 'alice' }) });
+  const hello = await owner.open({ kind: 'pty', argv: ['bash', '--norc', '--noprofile'], cols: 80, rows: 24, env: { PS1: 'sg$ ', TERM: 'dumb' } });
+  owner.write('echo before-$((6*7))\r');
+  await owner.waitForOutput(/before-42/);
+  const file = await tokenFile(t, gw.token({ user: 'teacher', scopes: ['attach'] }));
+
+  const child = spawn(process.execPath, [cli, 'connect', gw.sessionsUrl, '--token-file', file, '--attach', hello.sessionId], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString('utf8')));
+  const sawScrollback = new Promise<void>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      if (stdout.includes('before-42')) resolve();
+    });
+  });
+  const status = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await sawScrollback;
+  owner.write('echo live-$((6*7)); exit 5\r');
+  t.is(await status, 5, stderr);
+  t.regex(stdout, /live-42/);
+  t.is((await owner.waitForExit()).code, 5);
+});
