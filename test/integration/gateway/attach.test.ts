@@ -181,3 +181,20 @@ test('a token with only the attach scope is admitted to watch, and refused (SG_A
   t.is((await watcher.waitForClose()).code, 4403);
   t.is(gw.host.sessionCount, 0, 'nothing was spawned');
 });
+
+test('a viewer still behind when the session ends gets the rest of the output, then the exit, once it acks', async (t) => {
+  const gw = await startGatewayHarness(t, { config: { outputWindowBytes: 64 * 1024 } });
+  const { owner, sessionId } = await ownerShell(gw);
+  const viewer = await gw.connect({ token: gw.token({ user: 'alice' }), protocols: ATTACH_HINT, ack: 'manual' });
+  await viewer.attach({ sessionId });
+  // About 400 KB: more than the viewer's window, less than the session's ring (1.25 MiB).
+  owner.write('head -c 300000 /dev/zero | base64; exit 4\r');
+  const ownerExit = await owner.waitForExit(30_000);
+  t.true(viewer.receivedOffset < ownerExit.outputOffset, 'the viewer is behind when the session ends');
+  viewer.setAckMode('auto');
+  viewer.ack();
+  const viewerExit = await viewer.waitForExit(30_000);
+  t.deepEqual(viewerExit, ownerExit);
+  t.is(viewer.text(), owner.text(), 'every byte, in order');
+  t.deepEqual(viewer.violations, []);
+});
