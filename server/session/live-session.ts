@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../../client-sdk/src/errors/error-codes.js';
-import type { AttachFrame, ClientFrame, ResumeFrame, SessionKind, ShuttingDownNotice } from '../../client-sdk/src/protocol/index.js';
+import type { AttachFrame, ClientFrame, QuotaWarningNotice, ResumeFrame, SessionKind, ShuttingDownNotice } from '../../client-sdk/src/protocol/index.js';
 import { assertNever } from '../errors/assert-never.js';
 import { isSandgateError } from '../errors/sandgate-error.js';
 import { keepLeaseAlive, type LeaseKeeper } from '../quota/lease-keeper.js';
@@ -49,6 +49,8 @@ export class LiveSession {
   readonly #stdinAcks: StdinAckSchedule;
   readonly #viewers: SessionViewers;
   readonly #timers: SessionTimers;
+  /** The session's time limit: the gateway's maxSessionLifetimeMs or the policy's shorter one, ms. */
+  readonly #lifetimeMs: number;
   readonly #connections = new Map<number, SessionConnection>();
   readonly #keeper: LeaseKeeper;
   readonly #events: SessionEvent[] = [];
@@ -85,11 +87,13 @@ export class LiveSession {
       output: this.#output,
     });
     this.#input = new SessionInput({ settings: ctx.settings, now: ctx.now, source: () => this.#source, written: () => this.#stdinWritten() });
+    this.#lifetimeMs = Math.min(init.policy.lifetimeMs, ctx.settings.maxSessionLifetimeMs);
     this.#timers = new SessionTimers({
       now: ctx.now,
-      lifetimeMs: Math.min(init.policy.lifetimeMs, ctx.settings.maxSessionLifetimeMs),
+      lifetimeMs: this.#lifetimeMs,
       idleTimeoutMs: hello.idleTimeoutMs,
       onLifetime: () => this.#dispatch({ type: 'terminate', reason: 'time-limit' }),
+      onLifetimeWarning: (remainingMs) => this.#warnLifetime(remainingMs),
       onIdle: () => this.#dispatch({ type: 'terminate', reason: 'idle-timeout' }),
       onGrace: (connection) => this.#dispatch({ type: 'grace-expired', connection }),
     });
@@ -269,6 +273,21 @@ export class LiveSession {
     if (this.#drainDeadline !== undefined) this.#sendShutdownNotice(connection);
     this.#stdinAcks.now();
     this.#flushOutput();
+  }
+
+  /** The session's time limit is `remainingMs` away: a quota-warning (wall-time) to the client and the viewers. */
+  #warnLifetime(remainingMs: number): void {
+    const limit = this.#lifetimeMs;
+    const notice: QuotaWarningNotice = {
+      type: 'notice',
+      kind: 'quota-warning',
+      resource: 'wall-time',
+      used: limit - remainingMs,
+      limit,
+      message: `This session reaches its time limit in ${Math.round(remainingMs / 1000)} s and will then be ended.`,
+    };
+    this.#running()?.send(notice);
+    this.#viewers.notify(notice);
   }
 
   #sendShutdownNotice(connection: SessionConnection): void {

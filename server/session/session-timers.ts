@@ -1,8 +1,8 @@
 /**
- * The three clocks of a session, each one timer at most, all cleared by one dispose():
+ * The clocks of a session, each one timer at most, all cleared by one dispose():
  *
  * - lifetime: the session ends `lifetimeMs` after it started (maxSessionLifetimeMs, or the
- *   policy's shorter time limit);
+ *   policy's shorter time limit), and is warned `lifetimeWarningMs(lifetimeMs)` before;
  * - idle: it ends after `idleTimeoutMs` without stdin or output (0 = never). Activity only
  *   stamps a time (`touch`); the one timer re-arms itself for the remainder when it fires
  *   early, so a flood of output does not set a timer per chunk;
@@ -18,6 +18,8 @@ export interface SessionTimersOptions {
   /** 0 = no idle timeout. */
   readonly idleTimeoutMs: number;
   readonly onLifetime: () => void;
+  /** The lifetime ends in `remainingMs` (a quota-warning for the client). */
+  readonly onLifetimeWarning?: (remainingMs: number) => void;
   readonly onIdle: () => void;
   readonly onGrace: (connection: number) => void;
 }
@@ -25,10 +27,19 @@ export interface SessionTimersOptions {
 /** setTimeout's largest delay (a signed 32-bit count of ms); longer ones would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * How long before the end of its lifetime a session is warned: a minute, or a tenth of a
+ * shorter lifetime (time to save work, not a notice at the start of a short session).
+ */
+export function lifetimeWarningMs(lifetimeMs: number): number {
+  return Math.min(60_000, Math.floor(lifetimeMs / 10));
+}
+
 export class SessionTimers {
   readonly #options: SessionTimersOptions;
   #lastActivityMs: number;
   #lifetime: NodeJS.Timeout | undefined;
+  #lifetimeWarning: NodeJS.Timeout | undefined;
   #idle: NodeJS.Timeout | undefined;
   #grace: NodeJS.Timeout | undefined;
   #disposed = false;
@@ -41,6 +52,14 @@ export class SessionTimers {
         this.#lifetime = undefined;
         options.onLifetime();
       }, Math.min(Math.max(0, options.lifetimeMs), MAX_TIMER_MS));
+      const warning = options.onLifetimeWarning;
+      const aheadMs = lifetimeWarningMs(options.lifetimeMs);
+      if (warning !== undefined && aheadMs > 0) {
+        this.#lifetimeWarning = setTimeout(() => {
+          this.#lifetimeWarning = undefined;
+          warning(aheadMs);
+        }, Math.min(options.lifetimeMs - aheadMs, MAX_TIMER_MS));
+      }
     }
     if (options.idleTimeoutMs > 0) this.#armIdle(options.idleTimeoutMs);
   }
@@ -66,8 +85,9 @@ export class SessionTimers {
 
   dispose(): void {
     this.#disposed = true;
-    for (const timer of [this.#lifetime, this.#idle, this.#grace]) clearTimeout(timer);
+    for (const timer of [this.#lifetime, this.#lifetimeWarning, this.#idle, this.#grace]) clearTimeout(timer);
     this.#lifetime = undefined;
+    this.#lifetimeWarning = undefined;
     this.#idle = undefined;
     this.#grace = undefined;
   }

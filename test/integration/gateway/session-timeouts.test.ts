@@ -141,3 +141,15 @@ test('a connection that sends no first frame within openTimeoutMs gets SG_PROTO_
   t.deepEqual(punctual.violations, []);
   await released(t, gw, { tenant: 'acme', user: 'bob' });
 });
+
+test('a minute (or a tenth of a shorter lifetime) before its time limit, the session gets a quota-warning for wall-time', async (t) => {
+  const gw = await startGatewayHarness(t, { config: { maxSessionLifetimeMs: 3000 } });
+  const client = await gw.connect({ token: gw.token() });
+  await client.open({ kind: 'exec', argv: ['sleep', '600'] });
+  const warning = await client.waitForFrame('notice', (frame) => frame.kind === 'quota-warning');
+  t.like(warning, { kind: 'quota-warning', resource: 'wall-time', used: 2700, limit: 3000 });
+  t.is(client.frames.filter((frame) => frame.type === 'exit').length, 0, 'the warning comes before the end');
+  const exit = await client.waitForExit();
+  t.is(exit.reason, 'time-limit');
+  await released(t, gw);
+});
