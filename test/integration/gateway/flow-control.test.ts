@@ -1,12 +1,11 @@
 import test, { type ExecutionContext } from 'ava';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parseGatewayConfig } from '../../../server/config/gateway-config.js';
 import { sessionMemoryBoundBytes } from '../../../server/session/session-limits.js';
 import { sessionSettings } from '../../../server/session/session-settings.js';
 import { PROMPT_RE, type SgClient } from '../../helpers/gateway-attack-client.js';
 import { TEST_CONFIG } from '../../helpers/gateway-harness.js';
 import { cpuTicks, findSandboxProcess, openShell, observe, startGatewayUnderTest, type GatewayUnderTest } from '../../helpers/gateway-under-test.js';
+import { heapAfterGc } from '../../helpers/heap-after-gc.js';
 
 /**
  * Output flow control under a flood (docs/protocol.md "Flow control", SECURITY.md E "Output
@@ -37,22 +36,6 @@ const HEAP_GROWTH_BOUND = SESSION_BOUND + 3 * KEEP_BYTES + 2 * 1024 * 1024;
  * frame (tried by hand).
  */
 const FLOW_GROWTH_BOUND = 1024 * 1024;
-
-setFlagsFromString('--expose-gc');
-/** V8's gc(), exposed at run time as jest-leak-detector does (ava starts the worker without --expose-gc). */
-const gc = runInNewContext('gc') as () => void;
-
-/**
- * Heap in use plus ArrayBuffers (Buffers) of this process after full GCs, bytes. Two: the
- * backing stores of dead ArrayBuffers are swept concurrently, and after one GC arrayBuffers
- * was seen still 10 MiB high; `external` lags further still.
- */
-function heapAfterGc(): number {
-  gc();
-  gc();
-  const { heapUsed, arrayBuffers } = process.memoryUsage();
-  return heapUsed + arrayBuffers;
-}
 
 /** A gateway (in this process) with a 256 KiB window and a shell that has shown its prompt, acked. */
 async function flooding(t: ExecutionContext): Promise<{ gw: GatewayUnderTest; client: SgClient }> {

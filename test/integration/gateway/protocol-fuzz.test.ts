@@ -1,6 +1,4 @@
 import test from 'ava';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { ERROR_CODES, isErrorCode } from '../../../client-sdk/src/errors/error-codes.js';
 import { decodeClientFrame, type FrameLimits } from '../../../client-sdk/src/protocol/index.js';
 import { fuzzFrame, type FuzzFrame } from '../../helpers/frame-fuzzer.js';
@@ -8,6 +6,7 @@ import { SgClient, type CloseInfo } from '../../helpers/gateway-attack-client.js
 import { httpStatus, openSession, openShell, startGatewayUnderTest, type GatewayUnderTest } from '../../helpers/gateway-under-test.js';
 import { mulberry32 } from '../../helpers/seeded-random.js';
 import { waitUntil } from '../support/wait-until.js';
+import { heapAfterGc } from '../../helpers/heap-after-gc.js';
 
 /**
  * Protocol fuzzing (SECURITY.md "The gateway itself": malformed, oversized, out-of-order and
@@ -44,22 +43,6 @@ const HEAP_GROWTH_BOUND = 16 * 1024 * 1024;
 const LEAK_TO_CATCH_BYTES = 50 * 1024;
 /** The good session's client keeps only its latest output (holding 2000 small echoes kept 7.6 MiB of 8 KiB Buffer pool slabs alive). */
 const GOOD_KEEP_BYTES = 1024;
-
-setFlagsFromString('--expose-gc');
-/** V8's gc(), exposed at run time as jest-leak-detector does (ava starts the worker without --expose-gc). */
-const gc = runInNewContext('gc') as () => void;
-
-/**
- * Heap in use plus ArrayBuffers (Buffers) of this process after full GCs, bytes. Two: the
- * backing stores of dead ArrayBuffers are swept concurrently, and after one GC arrayBuffers
- * was seen still 10 MiB high; `external` lags further still.
- */
-function heapAfterGc(): number {
-  gc();
-  gc();
-  const { heapUsed, arrayBuffers } = process.memoryUsage();
-  return heapUsed + arrayBuffers;
-}
 
 interface Verdict {
   readonly frame: FuzzFrame;
