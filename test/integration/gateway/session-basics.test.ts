@@ -8,7 +8,7 @@
 import test, { type ExecutionContext } from 'ava';
 
 import { startGatewayHarness, type GatewayHarness, type TestClient } from '../../helpers/gateway-harness.js';
-import { argvOf, descendantsOf, identify, isAlive, type ProcessIdentity } from '../support/host-processes.js';
+import { isAlive, sandboxProcessRunning } from '../support/host-processes.js';
 import { waitUntil, within } from '../support/wait-until.js';
 
 const SHELL = { kind: 'pty', argv: ['/bin/bash', '--norc', '--noprofile', '-i'], cols: 80, rows: 24, env: { PS1: 'sg$ ' } } as const;
@@ -122,7 +122,7 @@ test('a signal from the client reaches the command; KILL ends the whole sandbox'
   const term = await gw.connect();
   await term.open({ kind: 'exec', argv: ['sleep', '101'] });
   // Sent once the command runs: a signal during the sandbox's set-up is the launcher's business.
-  await sandboxProcess(['sleep', '101']);
+  await sandboxProcessRunning(['sleep', '101']);
   term.signal('TERM');
   t.like(await term.waitForExit(), { code: null, signal: 'TERM', reason: 'signaled' });
   const kill = await gw.connect();
@@ -201,7 +201,7 @@ test('a flood to a client that does not ack stops at the window, and Ctrl-C stil
   await client.waitForOutput(PROMPT);
   client.ack();
   client.write('yes\r');
-  const yes = await sandboxProcess(['yes']);
+  const yes = await sandboxProcessRunning(['yes']);
   await client.waitFor('a full output window', () => (client.receivedOffset - client.conversation.outputAcked >= window ? true : undefined));
   const acked = client.conversation.outputAcked;
   // Nothing acknowledged: the PTY is paused and `yes` blocks in write(2). The keystroke still
@@ -220,17 +220,6 @@ test('a flood to a client that does not ack stops at the window, and Ctrl-C stil
   noViolations(t, client);
   await released(t, gw);
 });
-
-/** A process of this test's gateway (a descendant of this process) running exactly `argv`. */
-function sandboxProcess(argv: readonly string[]): Promise<ProcessIdentity> {
-  return waitUntil(`${argv.join(' ')} to run in a sandbox`, () => {
-    for (const pid of descendantsOf(process.pid)) {
-      const id = argvOf(pid).join(' ') === argv.join(' ') ? identify(pid) : undefined;
-      if (id !== undefined) return { done: true, value: id };
-    }
-    return { done: false, state: 'not started' };
-  }, { timeoutMs: 10_000 });
-}
 
 test('an idle session ends with reason idle-timeout after idleTimeoutMs', async (t) => {
   const gw = await startGatewayHarness(t, { config: { idleTimeoutMs: 1000 } });

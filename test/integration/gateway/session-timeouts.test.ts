@@ -13,24 +13,13 @@ import path from 'node:path';
 import { ERROR_CODES } from '../../../client-sdk/src/errors/error-codes.js';
 import { startGatewayHarness, type GatewayHarness } from '../../helpers/gateway-harness.js';
 import { cgroupHierarchiesOf } from '../support/cgroup-cell.js';
-import { argvOf, childrenOf, descendantsOf, identify, isAlive, type ProcessIdentity } from '../support/host-processes.js';
+import { childrenOf, descendantsOf, identify, isAlive, sandboxProcessRunning, type ProcessIdentity } from '../support/host-processes.js';
 import { waitUntil, within } from '../support/wait-until.js';
 
 /** Waits until every session of the gateway is gone, then checks that `who` holds no lease. */
 async function released(t: ExecutionContext, gw: GatewayHarness, who = { tenant: 'acme', user: 'alice' }): Promise<void> {
   await within('every session released', 15_000, gw.host.idle());
   t.deepEqual(await gw.store.counts(who), { tenant: 0, user: 0 }, `no lease of ${who.tenant}/${who.user} is left`);
-}
-
-/** A process of this test's gateway (a descendant of this process) running exactly `argv`. */
-function sandboxProcess(argv: readonly string[]): Promise<ProcessIdentity> {
-  return waitUntil(`${argv.join(' ')} to run in a sandbox`, () => {
-    for (const pid of descendantsOf(process.pid)) {
-      const id = argvOf(pid).join(' ') === argv.join(' ') ? identify(pid) : undefined;
-      if (id !== undefined) return { done: true, value: id };
-    }
-    return { done: false, state: 'not started' };
-  }, { timeoutMs: 10_000 });
 }
 
 /** A sandbox as the host sees it: its sandgate cgroup directories and its host processes. */
@@ -71,7 +60,7 @@ test('a session ends at maxSessionLifetimeMs with exit reason time-limit, then c
   const client = await gw.connect();
   const openedAt = performance.now();
   await client.open({ kind: 'exec', argv: ['sleep', '600'] });
-  const sleeper = await sandboxProcess(['sleep', '600']);
+  const sleeper = await sandboxProcessRunning(['sleep', '600']);
   const before = footprintOf(sleeper);
   t.true(before.cgroups.length > 0, 'the sandbox has its cgroup');
   t.true(before.processes.length >= 2, 'the footprint holds the launcher and the command');
@@ -94,7 +83,7 @@ test('a tenant\'s limits.timeLimitMs ends its pty sessions with reason time-limi
   await other.open({ kind: 'exec', argv: ['cat'] });
   const trial = await gw.connect({ token: gw.token({ tenant: 'trial', user: 'tess' }) });
   await trial.open({ kind: 'pty', argv: ['sleep', '601'], cols: 80, rows: 24 });
-  const sleeper = await sandboxProcess(['sleep', '601']);
+  const sleeper = await sandboxProcessRunning(['sleep', '601']);
   const before = footprintOf(sleeper);
 
   t.like(await trial.waitForExit(), { reason: 'time-limit' });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 
 import { errnoCode } from './errno-code.js';
+import { waitUntil } from './wait-until.js';
 
 /**
  * The host's view of processes, read from /proc as root: sandboxed processes have host pids
@@ -119,4 +120,15 @@ export function isInForeground(pid: number): boolean {
 /** The argv of `pid` (empty for a zombie or once gone). */
 export function argvOf(pid: number): string[] {
   return (readProcFile(pid, 'cmdline') ?? '').split('\0').filter((arg) => arg !== '');
+}
+
+/** A process of this test's gateway (a descendant of this process) running exactly `argv`, once it runs. */
+export function sandboxProcessRunning(argv: readonly string[], timeoutMs = 10_000): Promise<ProcessIdentity> {
+  return waitUntil(`${argv.join(' ')} to run in a sandbox`, () => {
+    for (const pid of descendantsOf(process.pid)) {
+      const id = argvOf(pid).join(' ') === argv.join(' ') ? identify(pid) : undefined;
+      if (id !== undefined) return { done: true, value: id };
+    }
+    return { done: false, state: 'not started' };
+  }, { timeoutMs });
 }
