@@ -3,7 +3,8 @@ import type { TokenLimits } from './effective-limits.js';
 
 /**
  * What a token may do: `pty` opens an interactive terminal, `exec` runs a command and returns
- * its exit code, `attach` joins one of the user's existing sessions (docs/auth.md).
+ * its exit code, `attach` watches (read-only) any session of the token's tenant, not only the
+ * user's own (docs/auth.md, docs/protocol.md "Viewers").
  */
 export const SCOPES = ['pty', 'exec', 'attach'] as const;
 export type Scope = (typeof SCOPES)[number];
