@@ -85,6 +85,8 @@ export class LiveSession {
       maxViewers: layer.maxViewersPerSession,
       resumeBufferBytes: layer.resumeBufferBytes,
       output: this.#output,
+      controlLimit: ctx.settings.controlLimit,
+      now: ctx.now,
     });
     this.#input = new SessionInput({ settings: ctx.settings, now: ctx.now, source: () => this.#source, written: () => this.#stdinWritten() });
     this.#lifetimeMs = Math.min(init.policy.lifetimeMs, ctx.settings.maxSessionLifetimeMs);

@@ -1,6 +1,7 @@
 import {
   OUTPUT_HEADER_BYTES, outputCredit, type AttachFrame, type ExitFrame, type NoticeFrame, type SessionKind, type SessionLimits,
 } from '../../client-sdk/src/protocol/index.js';
+import { createBucket, take, type RateLimit, type TokenBucket } from './input-limiter.js';
 import type { RingRead } from './output-ring.js';
 import type { SessionConnection } from './session-connection.js';
 import { SessionError } from './session-error.js';
@@ -37,8 +38,18 @@ export interface SessionViewersOptions {
   /** Ring capacity, for messages. */
   readonly resumeBufferBytes: number;
   readonly output: ViewedOutput;
+  /** Acks that do not advance count against this, per viewer, as the owner's do (input-limiter.ts). */
+  readonly controlLimit: RateLimit;
+  /** Monotonic clock, ms. */
+  readonly now: () => number;
   /** Once a session has ended, how long a viewer gets to take the rest of its output, ms. */
   readonly finishMs?: number;
+}
+
+interface Viewer {
+  /** Output acknowledged so far: an ack at the same offset is a repeat, and rate-limited. */
+  acked: number;
+  repeats: TokenBucket;
 }
 
 /** After the session ends, a viewer that has not taken the rest of its output by then is closed. */
@@ -46,7 +57,7 @@ export const VIEWER_FINISH_MS = 10_000;
 
 export class SessionViewers {
   readonly #options: SessionViewersOptions;
-  readonly #viewers = new Set<SessionConnection>();
+  readonly #viewers = new Map<SessionConnection, Viewer>();
   #exit: ExitFrame | undefined;
   #finishTimer: NodeJS.Timeout | undefined;
   #released = false;
@@ -84,10 +95,11 @@ export class SessionViewers {
         message: `${start - requested} output bytes had left the session's buffer (resumeBufferBytes ${this.#options.resumeBufferBytes}).`,
       });
     }
-    this.#viewers.add(connection);
+    const viewer: Viewer = { acked: start, repeats: createBucket(this.#options.controlLimit, this.#options.now()) };
+    this.#viewers.set(connection, viewer);
     connection.bind({
       // Only acks get here (the reducer refuses a viewer anything else): they open the window.
-      frame: () => this.#pump(connection),
+      frame: () => this.#acked(connection, viewer),
       closed: () => this.#remove(connection),
     });
     this.#pump(connection);
@@ -96,12 +108,12 @@ export class SessionViewers {
 
   /** New output, or an ack: sends every viewer what its window allows. */
   pump(): void {
-    for (const connection of this.#viewers) this.#pump(connection);
+    for (const connection of this.#viewers.keys()) this.#pump(connection);
   }
 
   /** Sends `notice` to every viewer (the gateway is shutting down, say). */
   notify(notice: NoticeFrame): void {
-    for (const connection of this.#viewers) connection.send(notice);
+    for (const connection of this.#viewers.keys()) connection.send(notice);
   }
 
   /** The process's status and the end of its output are known: each viewer gets `exit` after its last byte. */
@@ -120,17 +132,32 @@ export class SessionViewers {
     if (this.#released) return;
     this.#released = true;
     if (this.#exit === undefined || closeWith.code === 1001) {
-      for (const connection of [...this.#viewers]) connection.close(closeWith.code, closeWith.reason);
+      for (const connection of [...this.#viewers.keys()]) connection.close(closeWith.code, closeWith.reason);
       this.#viewers.clear();
       return;
     }
     if (this.#viewers.size === 0) return;
     this.#finishTimer = setTimeout(() => {
-      for (const connection of [...this.#viewers]) {
+      for (const connection of [...this.#viewers.keys()]) {
         connection.fail('SG_VIEWER_BEHIND', `The session ended and this viewer did not take the rest of its output within ${this.#options.finishMs ?? VIEWER_FINISH_MS} ms.`);
       }
       this.#viewers.clear();
     }, this.#options.finishMs ?? VIEWER_FINISH_MS);
+  }
+
+  #acked(connection: SessionConnection, viewer: Viewer): void {
+    const acked = connection.conversation.outputAcked;
+    if (acked === viewer.acked) {
+      const decision = take(this.#options.controlLimit, viewer.repeats, 1, this.#options.now());
+      viewer.repeats = decision.bucket;
+      if (decision.kind === 'refuse') {
+        const { perSecond, burst } = this.#options.controlLimit;
+        connection.refuse('SG_INPUT_RATE', `ack refused: a repeated ack counts against controlFramesPerSecond ${perSecond} (burst ${burst}); retry after ${decision.retryAfterMs} ms.`);
+      }
+      return;
+    }
+    viewer.acked = acked;
+    this.#pump(connection);
   }
 
   #remove(connection: SessionConnection): void {

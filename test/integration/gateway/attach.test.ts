@@ -198,3 +198,24 @@ test('a viewer still behind when the session ends gets the rest of the output, t
   t.is(viewer.text(), owner.text(), 'every byte, in order');
   t.deepEqual(viewer.violations, []);
 });
+
+test('a viewer\'s repeated acks count against controlFramesPerSecond: SG_INPUT_RATE (not fatal), and it keeps watching', async (t) => {
+  const gw = await startGatewayHarness(t, { layer: { controlFramesPerSecond: 1, controlBurstFrames: 2 } });
+  const { owner, sessionId } = await ownerShell(gw);
+  const viewer = await gw.connect({ token: gw.token({ user: 'alice' }), protocols: ATTACH_HINT, ack: 'manual' });
+  await viewer.attach({ sessionId });
+  await viewer.waitForOutput(/sg\$ $/);
+  viewer.ack();
+  const offset = viewer.conversation.outputAcked;
+  for (let i = 0; i < 6; i += 1) viewer.send({ type: 'ack', offset });
+  // Within the bucket's refill (1 a second) at most 2 of the 6 can pass; allow one refill for a slow machine.
+  const refusals = await viewer.waitFor('the rate refusals', () => {
+    const count = viewer.frames.filter((frame) => frame.type === 'error' && frame.code === 'SG_INPUT_RATE' && !frame.fatal).length;
+    return count >= 3 ? count : undefined;
+  });
+  t.true(refusals >= 3, `${refusals} of 6 repeated acks refused`);
+  viewer.setAckMode('auto');
+  owner.write('echo still-$((6*7))\r');
+  await viewer.waitForOutput(/still-42/);
+  t.is(viewer.closed, undefined);
+});
