@@ -134,7 +134,8 @@ test('a connection that sends no first frame within openTimeoutMs gets SG_PROTO_
 test('a minute (or a tenth of a shorter lifetime) before its time limit, the session gets a quota-warning for wall-time', async (t) => {
   const gw = await startGatewayHarness(t, { config: { maxSessionLifetimeMs: 3000 } });
   const client = await gw.connect({ token: gw.token() });
-  await client.open({ kind: 'exec', argv: ['sleep', '600'] });
+  // Its own argument: the tests of this file run at once, and the footprint tests find their sandbox by its argv.
+  await client.open({ kind: 'exec', argv: ['sleep', '602'] });
   const warning = await client.waitForFrame('notice', (frame) => frame.kind === 'quota-warning');
   t.like(warning, { kind: 'quota-warning', resource: 'wall-time', used: 2700, limit: 3000 });
   t.is(client.frames.filter((frame) => frame.type === 'exit').length, 0, 'the warning comes before the end');
