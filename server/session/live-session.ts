@@ -87,6 +87,7 @@ export class LiveSession {
       output: this.#output,
       controlLimit: ctx.settings.controlLimit,
       now: ctx.now,
+      log: ctx.log,
     });
     this.#input = new SessionInput({ settings: ctx.settings, now: ctx.now, source: () => this.#source, written: () => this.#stdinWritten() });
     this.#lifetimeMs = Math.min(init.policy.lifetimeMs, ctx.settings.maxSessionLifetimeMs);
@@ -184,7 +185,7 @@ export class LiveSession {
   attach(connection: SessionConnection, frame: AttachFrame): SessionError | undefined {
     if (this.#disposing !== undefined || this.#state.phase === 'ended') return new SessionError('SG_SESSION_NOT_FOUND', 'No session with this id is reachable with this token.');
     const refused = this.#viewers.add(connection, frame);
-    if (refused === undefined && this.#drainDeadline !== undefined) this.#viewers.notify(this.#shutdownNotice());
+    if (refused === undefined && this.#drainDeadline !== undefined) connection.send(this.#shutdownNotice());
     return refused;
   }
 

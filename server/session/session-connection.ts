@@ -22,6 +22,13 @@ import type { RequestLog } from '../http/request-log.js';
  *
  * Whoever owns the connection sets its handler: the session host until the first frame, then
  * the session. Liveness (ping/pong) is the http step's ConnectionTracker.
+ *
+ * Flow control bounds what a client has been sent and not acknowledged, not what it has read:
+ * a client that acknowledges output it never read, or stops reading while it still sends
+ * stdin, would have the gateway queue frames for it without end. So a send that leaves more
+ * than `backlogLimitBytes` unread in the socket cuts the connection at once (no close
+ * handshake: it would queue behind the backlog), as Redis does with its client output buffer
+ * limit; the session itself waits for a resume.
  */
 
 export interface ConnectionHandler {
@@ -37,15 +44,18 @@ const INTERNAL_ERROR_CLOSE = 1011;
 export class SessionConnection {
   readonly #ws: WebSocket;
   readonly #limits: FrameLimits;
+  readonly #backlogLimitBytes: number;
   readonly #log: RequestLog;
+  readonly #closeListeners: (() => void)[] = [];
   #handler: ConnectionHandler | undefined;
   #conversation: Conversation = startConversation();
   #closing = false;
   #closed = false;
 
-  constructor(ws: WebSocket, limits: FrameLimits, log: RequestLog) {
+  constructor(ws: WebSocket, limits: FrameLimits, backlogLimitBytes: number, log: RequestLog) {
     this.#ws = ws;
     this.#limits = limits;
+    this.#backlogLimitBytes = backlogLimitBytes;
     this.#log = log;
     ws.binaryType = 'nodebuffer';
     // ws emits 'error' for a peer's protocol violation before closing; without a listener an
@@ -56,7 +66,14 @@ export class SessionConnection {
       this.#closed = true;
       this.#closing = true;
       this.#handler?.closed();
+      for (const listener of this.#closeListeners.splice(0)) listener();
     });
+  }
+
+  /** Calls `listener` once the WebSocket has closed (at once if it has), besides the handler. */
+  onceClosed(listener: () => void): void {
+    if (this.#closed) listener();
+    else this.#closeListeners.push(listener);
   }
 
   /** Routes frames and the close to `handler` from now on. */
@@ -97,6 +114,11 @@ export class SessionConnection {
     }
     this.#conversation = next.state;
     this.#ws.send(encoded.payload);
+    if (this.#ws.bufferedAmount > this.#backlogLimitBytes) {
+      this.#log({ event: 'session.client-backlog', level: 'warn', bufferedBytes: this.#ws.bufferedAmount, limitBytes: this.#backlogLimitBytes });
+      this.terminate();
+      return false;
+    }
     return true;
   }
 

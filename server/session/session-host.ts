@@ -85,6 +85,8 @@ export class SessionHost {
   readonly #registry = new SessionRegistry<LiveSession>();
   readonly #tokens = new ResumeTokenStore({ now: () => performance.now() });
   readonly #pending = new Set<Pending>();
+  /** Viewer connections per `tenant/user` (tenant and user names hold no '/'): at most maxViewersPerUser. */
+  readonly #viewersByUser = new Map<string, number>();
   readonly #labels = new Map<SessionLabel, number>();
   /** Disposals in progress (sandbox being killed, lease being released). */
   readonly #releasing = new Set<Promise<void>>();
@@ -126,14 +128,14 @@ export class SessionHost {
 
   /** The gateway's SessionHandler: owns the connection and a granted lease from here on. */
   readonly onSession: SessionHandler = (ws: WebSocket, _request: IncomingMessage, principal: Principal, grant: SessionGrant, policy: SessionPolicy): void => {
-    const connection = new SessionConnection(ws, this.settings.frameLimits, this.#log);
+    const connection = new SessionConnection(ws, this.settings.frameLimits, this.settings.socketBacklogLimitBytes, this.#log);
     if (this.#closing !== undefined || this.#draining) {
       connection.fail('SG_SHUTTING_DOWN', 'The gateway is shutting down and opens no new session.');
       this.#giveBack(grant, 'gateway shutting down');
       return;
     }
     const timer = setTimeout(() => {
-      connection.fail('SG_PROTO_OPEN_TIMEOUT', `No open or resume frame within openTimeoutMs (${this.settings.openTimeoutMs} ms) of the upgrade.`);
+      connection.fail('SG_PROTO_OPEN_TIMEOUT', `No open, resume or attach frame within openTimeoutMs (${this.settings.openTimeoutMs} ms) of the upgrade.`);
     }, this.settings.openTimeoutMs);
     const pending: Pending = { connection, grant, timer };
     this.#pending.add(pending);
@@ -269,8 +271,20 @@ export class SessionHost {
     this.#giveBack(grant, 'attach');
     const found = this.#registry.lookup(principal, frame.sessionId, 'attach');
     if (!found.ok) return connection.fail(found.error.code, found.error.message);
+    // Viewers take no session slot, so they are counted here: one user cannot hold every
+    // viewer place of the tenant's sessions, nor this node's connections, by watching.
+    const key = `${principal.tenant}/${principal.user}`;
+    const watching = this.#viewersByUser.get(key) ?? 0;
+    const max = this.settings.layer.maxViewersPerUser;
+    if (watching >= max) return connection.fail('SG_VIEWER_LIMIT', `This user already watches ${watching} sessions (maxViewersPerUser ${max}); close a viewer first.`);
     const refused = found.session.attach(connection, frame);
     if (refused !== undefined) return connection.fail(refused.code, refused.message);
+    this.#viewersByUser.set(key, watching + 1);
+    connection.onceClosed(() => {
+      const left = (this.#viewersByUser.get(key) ?? 1) - 1;
+      if (left > 0) this.#viewersByUser.set(key, left);
+      else this.#viewersByUser.delete(key);
+    });
     this.#log({ event: 'session.attach', level: 'info', sessionId: found.session.id, tenant: principal.tenant, user: principal.user, owner: found.session.owner.user });
   }
 

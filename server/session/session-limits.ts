@@ -27,6 +27,8 @@ export interface SessionLayerLimits {
   readonly stdinBurstBytes: number;
   /** Connections watching one session at once (`attach`, docs/protocol.md "Viewers"). */
   readonly maxViewersPerSession: number;
+  /** Connections one user may have watching sessions at once, across the tenant's sessions. */
+  readonly maxViewersPerUser: number;
 }
 
 /**
@@ -56,7 +58,20 @@ export const SESSION_LAYER_DEFAULTS: SessionLayerLimits = Object.freeze({
   // A pair or a small class watching one terminal; each costs a connection and at most one
   // output window in flight, never ring memory of its own.
   maxViewersPerSession: 8,
+  maxViewersPerUser: 16,
 });
+
+/**
+ * Frames a connection may leave unread in its socket (ws's bufferedAmount: written by the
+ * gateway, not yet taken by the kernel), bytes. An honest client has at most its output
+ * window unacknowledged, and the kernel's socket buffers (megabytes) sit in front of this
+ * queue; what grows past the window and a megabyte of frame headers, notices and stdin-acks
+ * was acknowledged without being read, or is addressed to a client that stopped reading. The
+ * connection is then cut (the session waits for a resume): session-connection.ts.
+ */
+export function socketBacklogLimitBytes(outputWindowBytes: number): number {
+  return outputWindowBytes + 1024 * KiB;
+}
 
 /**
  * Smallest ring that never drops a byte the client may still need, bytes. Unacknowledged
@@ -71,14 +86,14 @@ export function requiredRingBytes(outputWindowBytes: number, sourceHighWaterByte
 /**
  * Per-session gateway memory for output and input at most, bytes (docs/protocol.md, "Flow
  * control"): the ring, its stderr bitmap (exec only), the encoded frames sent and not yet
- * flushed by the socket (within the window), what a paused PTY stream may hold (Node's
+ * flushed by the socket (at most socketBacklogLimitBytes), what a paused PTY stream may hold (Node's
  * readable buffer of 16 KiB plus one read), and stdin the client may send before a stdin-ack.
  * The kernel's own PTY buffers (a 4 KiB line discipline buffer and up to 64 KiB of tty flip
  * buffers, drivers/tty/tty_buffer.c) come on top and are kernel memory.
  */
 export function sessionMemoryBoundBytes(layer: SessionLayerLimits, session: SessionLimits): number {
   const streamBufferBytes = 16 * KiB + PTY_READ_MAX_BYTES;
-  return layer.resumeBufferBytes + Math.ceil(layer.resumeBufferBytes / 8) + session.outputWindowBytes + streamBufferBytes + session.stdinWindowBytes;
+  return layer.resumeBufferBytes + Math.ceil(layer.resumeBufferBytes / 8) + socketBacklogLimitBytes(session.outputWindowBytes) + streamBufferBytes + session.stdinWindowBytes;
 }
 
 /**
@@ -95,6 +110,7 @@ export function sessionLimitProblems(layer: SessionLayerLimits, session: Session
     'controlBurstFrames',
     'stdinBurstBytes',
     'maxViewersPerSession',
+    'maxViewersPerUser',
   ];
   for (const name of positive) {
     const value = layer[name];

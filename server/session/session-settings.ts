@@ -2,7 +2,7 @@ import type { FrameLimits, SessionLimits } from '../../client-sdk/src/protocol/i
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { SandgateError } from '../errors/sandgate-error.js';
 import { controlFrameLimit, stdinByteLimit, type RateLimit } from './input-limiter.js';
-import { PTY_READ_MAX_BYTES, requiredRingBytes, SESSION_LAYER_DEFAULTS, sessionLimitProblems, type SessionLayerLimits } from './session-limits.js';
+import { PTY_READ_MAX_BYTES, requiredRingBytes, SESSION_LAYER_DEFAULTS, sessionLimitProblems, socketBacklogLimitBytes, type SessionLayerLimits } from './session-limits.js';
 
 /**
  * The limits every live session of a gateway runs with, derived ONCE from the validated
@@ -18,6 +18,8 @@ export interface SessionSettings {
   readonly layer: SessionLayerLimits;
   /** What the codec enforces on this gateway's connections (from the first frame on). */
   readonly frameLimits: FrameLimits;
+  /** A connection with more than this unread in its socket is cut (socketBacklogLimitBytes), bytes. */
+  readonly socketBacklogLimitBytes: number;
   /** resize, signal and non-advancing acks. */
   readonly controlLimit: RateLimit;
   /** Stdin written to the process (stdin-acks are paced to it). */
@@ -68,6 +70,7 @@ export function sessionSettings(config: GatewayConfig, options: SessionSettingsO
     hello,
     layer,
     frameLimits: Object.freeze({ maxControlFrameBytes: config.maxControlFrameBytes, maxDataFrameBytes: config.maxDataFrameBytes }),
+    socketBacklogLimitBytes: socketBacklogLimitBytes(hello.outputWindowBytes),
     controlLimit: controlFrameLimit(layer),
     stdinLimit: stdinByteLimit(hello, layer),
     openTimeoutMs: config.openTimeoutMs,

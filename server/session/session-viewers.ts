@@ -2,6 +2,7 @@ import {
   OUTPUT_HEADER_BYTES, outputCredit, type AttachFrame, type ExitFrame, type NoticeFrame, type SessionKind, type SessionLimits,
 } from '../../client-sdk/src/protocol/index.js';
 import { createBucket, take, type RateLimit, type TokenBucket } from './input-limiter.js';
+import type { RequestLog } from '../http/request-log.js';
 import type { RingRead } from './output-ring.js';
 import type { SessionConnection } from './session-connection.js';
 import { SessionError } from './session-error.js';
@@ -42,6 +43,8 @@ export interface SessionViewersOptions {
   readonly controlLimit: RateLimit;
   /** Monotonic clock, ms. */
   readonly now: () => number;
+  /** Where a bug in a viewer's path is reported (it ends that viewer, never the session). */
+  readonly log: RequestLog;
   /** Once a session has ended, how long a viewer gets to take the rest of its output, ms. */
   readonly finishMs?: number;
 }
@@ -78,7 +81,7 @@ export class SessionViewers {
    */
   add(connection: SessionConnection, frame: AttachFrame): SessionError | undefined {
     if (this.#released) return new SessionError('SG_SESSION_NOT_FOUND', 'No session with this id is reachable with this token.');
-    if (this.#viewers.size >= this.#options.maxViewers) {
+    if (this.#openViewers() >= this.#options.maxViewers) {
       return new SessionError('SG_VIEWER_LIMIT', `The session has ${this.#options.maxViewers} viewers (maxViewersPerSession); attach again when one has left.`);
     }
     const { heldFromOffset, producedOffset } = this.#options.output;
@@ -102,13 +105,13 @@ export class SessionViewers {
       frame: () => this.#acked(connection, viewer),
       closed: () => this.#remove(connection),
     });
-    this.#pump(connection);
+    this.#pumpSafely(connection);
     return undefined;
   }
 
   /** New output, or an ack: sends every viewer what its window allows. */
   pump(): void {
-    for (const connection of this.#viewers.keys()) this.#pump(connection);
+    for (const connection of this.#viewers.keys()) this.#pumpSafely(connection);
   }
 
   /** Sends `notice` to every viewer (the gateway is shutting down, say). */
@@ -124,15 +127,21 @@ export class SessionViewers {
   }
 
   /**
-   * The session is released. Without an exit (killed, abandoned, shut down) every viewer is
-   * closed with `closeWith` at once; after one, viewers still taking their output get
+   * The session is released. At a shutdown (1001) every viewer is closed at once (it had the
+   * shutting-down notice); without an exit (the session could not start, or was abandoned and
+   * killed) it gets SG_SESSION_ENDED; after an exit, viewers still taking their output get
    * finishMs, then are closed with SG_VIEWER_BEHIND.
    */
   release(closeWith: { readonly code: number; readonly reason: string }): void {
     if (this.#released) return;
     this.#released = true;
-    if (this.#exit === undefined || closeWith.code === 1001) {
+    if (closeWith.code === 1001) {
       for (const connection of [...this.#viewers.keys()]) connection.close(closeWith.code, closeWith.reason);
+      this.#viewers.clear();
+      return;
+    }
+    if (this.#exit === undefined) {
+      for (const connection of [...this.#viewers.keys()]) connection.fail('SG_SESSION_ENDED', 'The session ended without an exit status (it could not start, or its owner never came back); there is nothing more to watch.');
       this.#viewers.clear();
       return;
     }
@@ -157,7 +166,25 @@ export class SessionViewers {
       return;
     }
     viewer.acked = acked;
-    this.#pump(connection);
+    this.#pumpSafely(connection);
+  }
+
+  /** Connections that can still take frames (one that broke a rule is closing, and counts no more). */
+  #openViewers(): number {
+    let open = 0;
+    for (const connection of this.#viewers.keys()) if (connection.isOpen) open += 1;
+    return open;
+  }
+
+  /** A throw here is a bug of the viewer path: it ends that viewer (1011), never the session it watches. */
+  #pumpSafely(connection: SessionConnection): void {
+    try {
+      this.#pump(connection);
+    } catch (error) {
+      this.#options.log({ event: 'session.viewer-failed', level: 'error', sessionId: this.#options.sessionId, error: error instanceof Error ? error.message : 'unknown' });
+      connection.close(1011, 'internal error');
+      this.#remove(connection);
+    }
   }
 
   #remove(connection: SessionConnection): void {

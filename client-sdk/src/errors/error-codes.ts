@@ -86,7 +86,7 @@ export const ERROR_CODES = {
   SG_PROTO_FIELD_INVALID: code(400, 4400, 76, 'A frame field is missing, unknown, of the wrong type or outside its bounds.'),
   SG_PROTO_TOO_LARGE: code(413, 1009, 76, 'A frame is larger than maxControlFrameBytes or maxDataFrameBytes.'),
   SG_PROTO_OUT_OF_ORDER: code(409, 4409, 76, 'A valid frame arrived when the session state does not allow it (before hello, after exit, offset gap or repeat).'),
-  SG_PROTO_OPEN_TIMEOUT: code(408, 4408, 76, 'No open or resume frame arrived within openTimeoutMs of the upgrade.'),
+  SG_PROTO_OPEN_TIMEOUT: code(408, 4408, 76, 'No open, resume or attach frame arrived within openTimeoutMs of the upgrade.'),
   SG_FLOW_WINDOW_EXCEEDED: code(429, 4429, 76, 'The peer sent data beyond the flow-control window (outputWindowBytes or stdinWindowBytes past the last ack).'),
   SG_RESUME_REJECTED: code(404, 4404, 76, 'The resume token is unknown, expired, or not this user\'s; start a new session.'),
   SG_RESUME_SUPERSEDED: code(409, 4409, 76, 'Another connection resumed this session, so this one was closed; do not resume it again from here.'),
@@ -94,7 +94,8 @@ export const ERROR_CODES = {
 
   // --- sessions (server/session; CLI exit 75 = EX_TEMPFAIL: retrying later may succeed) ---
   SG_SESSION_NOT_FOUND: code(404, 4404, 69, 'No session with this id is reachable by this token: it ended, never existed, or belongs to another user or tenant.'),
-  SG_VIEWER_LIMIT: code(429, 4429, 75, 'The session has as many viewers as maxViewersPerSession allows; attach again when one has left.'),
+  SG_SESSION_ENDED: code(410, 4410, 69, 'The session a viewer watched ended without an exit status (it could not start, or its owner never came back); nothing more will come.'),
+  SG_VIEWER_LIMIT: code(429, 4429, 75, 'The session has maxViewersPerSession viewers, or the user watches maxViewersPerUser sessions; attach again when one has left.'),
   SG_VIEWER_BEHIND: code(410, 4410, 75, 'The viewer fell further behind than the session keeps output (resumeBufferBytes); attach again to continue from the oldest byte kept.'),
   SG_INPUT_RATE: code(429, 4429, 75, 'The client sent control frames faster than controlFramesPerSecond allows; retry after the time given.'),
 } as const satisfies Record<string, ErrorCodeInfo>;

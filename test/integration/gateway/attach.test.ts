@@ -219,3 +219,43 @@ test('a viewer\'s repeated acks count against controlFramesPerSecond: SG_INPUT_R
   await viewer.waitForOutput(/still-42/);
   t.is(viewer.closed, undefined);
 });
+
+test('one user watches at most maxViewersPerUser sessions at once (SG_VIEWER_LIMIT); a viewer that leaves frees its place', async (t) => {
+  const gw = await startGatewayHarness(t, { config: { maxSessionsPerUser: 5 }, layer: { maxViewersPerUser: 2 } });
+  const first = await ownerShell(gw, 'alice');
+  const second = await ownerShell(gw, 'bob');
+  const teacher = (): Promise<TestClient> => gw.connect({ token: gw.token({ user: 'teacher', scopes: ['attach'] }), protocols: ATTACH_HINT });
+  const a = await teacher();
+  await a.attach({ sessionId: first.sessionId });
+  const b = await teacher();
+  await b.attach({ sessionId: second.sessionId });
+  const c = await teacher();
+  c.send({ type: 'attach', sessionId: first.sessionId });
+  t.is((await fatalError(c)).code, 'SG_VIEWER_LIMIT');
+  // Another user's viewers are counted apart.
+  const own = await gw.connect({ token: gw.token({ user: 'alice' }), protocols: ATTACH_HINT });
+  await own.attach({ sessionId: first.sessionId });
+
+  a.close();
+  await a.waitForClose();
+  await waitUntil('the teacher\'s place to free up', async () => {
+    const candidate = await teacher();
+    candidate.send({ type: 'attach', sessionId: first.sessionId });
+    const answer = await candidate.waitFor('attached or a refusal', () => candidate.frames.find((frame) => frame.type === 'attached' || frame.type === 'error'));
+    return answer.type === 'attached' ? { done: true, value: candidate } : { done: false, state: JSON.stringify(answer) };
+  }, { timeoutMs: 5000 });
+  for (const { owner } of [first, second]) owner.write('exit\r');
+  t.is((await b.waitForExit()).code, 0);
+});
+
+test('a session abandoned by its owner (the resume grace ran out) closes its viewers with SG_SESSION_ENDED', async (t) => {
+  const gw = await startGatewayHarness(t, { config: { resumeGraceMs: 300 } });
+  const { owner, sessionId } = await ownerShell(gw);
+  const viewer = await gw.connect({ token: gw.token({ user: 'alice' }), protocols: ATTACH_HINT });
+  await viewer.attach({ sessionId });
+  owner.terminate();
+  const error = await fatalError(viewer);
+  t.is(error.code, 'SG_SESSION_ENDED');
+  t.is((await viewer.waitForClose()).code, 4410);
+  t.is(viewer.frames.filter((frame) => frame.type === 'exit').length, 0);
+});
