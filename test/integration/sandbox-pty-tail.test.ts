@@ -83,11 +83,13 @@ test('every output byte of a PTY command that exits while its output is paused a
     });
 
     // The launcher writes its report once init was reaped, i.e. once seq has exited and every
-    // byte it wrote is in the terminal; then it writes the end marker and waits.
-    await waitUntil('the launcher report (the command has ended)', async () => {
+    // byte it wrote is in the terminal; then it writes the end marker and waits. seq can end
+    // while the reader is still short of its pause point (the terminal holds more than
+    // PAUSE_BEFORE_END_BYTES), so the wait is for both: the command ended, and reading paused.
+    await waitUntil('the launcher report (the command has ended) and the pause', async () => {
       const names = await fs.readdir(reportDir);
       const report = names.find((name) => name.endsWith('.json'));
-      return report !== undefined ? { done: true, value: report } : { done: false, state: `${received} B received, files ${names.join(' ')}` };
+      return report !== undefined && heldAtPause !== undefined ? { done: true, value: report } : { done: false, state: `${received} B received, paused ${heldAtPause !== undefined}, files ${names.join(' ')}` };
     }, { timeoutMs: TIMEOUT_MS, intervalMs: 5 });
     t.not(heldAtPause, undefined, 'paused before the end');
     // Held, not waited on: node-pty would have destroyed the master after 200 ms of this.
