@@ -189,11 +189,6 @@ export class LiveSession {
     return refused;
   }
 
-  /** Connections watching the session now. */
-  get viewerCount(): number {
-    return this.#viewers.size;
-  }
-
   /** The gateway drains: tell the client (and the viewers) it has `graceMs` before its connection closes. */
   notifyShutdown(graceMs: number): void {
     this.#drainDeadline = this.#ctx.now() + graceMs;

@@ -37,10 +37,11 @@ import { sessionSettings, type SessionSettings } from './session-settings.js';
  *
  * The connection's lease belongs to the session an `open` creates; a `resume` keeps the
  * session's own lease and gives the new one back at once, and so does an `attach` (a viewer
- * holds no session slot: maxViewersPerSession bounds them). A connection admitted on the resume
- * hint (SessionGrant `resume`) has no lease: it took no session slot, so its first frame must
- * resume a live session; an open, or a resume that would be SG_RESUME_REJECTED, is refused as
- * the quota would have refused it (SG_USER_QUOTA, before any sandbox exists). `load()` is the gateway's hostLoad,
+ * holds no session slot: maxViewersPerSession and maxViewersPerUser bound them). A connection
+ * admitted on a hint (SessionGrant `hinted`) has no lease: it took no session slot, so its
+ * first frame must be what the hint said, a resume of a live session or an attach; anything
+ * else, or a resume that would be SG_RESUME_REJECTED, is refused as the quota would have
+ * refused it (SG_USER_QUOTA, before any sandbox exists). `load()` is the gateway's hostLoad,
  * `drain()` its onDrain, and `close()` disposes every session (sandboxes killed, cgroups
  * removed, leases released) and resolves when all of that is done.
  */
@@ -149,11 +150,10 @@ export class SessionHost {
         }
         if (frame.type === 'resume') return this.#resume(connection, frame, principal, grant);
         if (frame.type === 'attach') return this.#attach(connection, frame, principal, grant);
-        if (grant.kind === 'hinted') return; // unreachable: a hinted connection's frame matched its hint above
-        if (frame.type === 'open') return this.#open(connection, frame, principal, grant.lease, policy);
+        if (frame.type === 'open' && grant.kind === 'new') return this.#open(connection, frame, principal, grant.lease, policy);
         // The conversation reducer lets nothing else come first; a bug if it does.
-        connection.fail('SG_PROTO_OUT_OF_ORDER', `${frame.type} before open or resume`);
-        this.#release(grant.lease, 'no open');
+        connection.fail('SG_PROTO_OUT_OF_ORDER', `${frame.type} before open, resume or attach`);
+        this.#giveBack(grant, 'no open');
       },
       closed: () => {
         if (this.#settle(pending)) this.#giveBack(grant, 'closed before open');
