@@ -8,7 +8,7 @@ import { sessionEndOf } from './exit-status.js';
 import { OutputPump, type OutputChunk } from './output-pump.js';
 import type { SessionConnection } from './session-connection.js';
 import { SessionError } from './session-error.js';
-import type { SessionOwner } from './session-registry.js';
+import { sessionNotFound, type SessionOwner } from './session-registry.js';
 import type { SessionSource, SourceEvents } from './session-source.js';
 import type { LiveSessionInit, SessionContext, SessionLabel } from './session-context.js';
 import { SessionTimers } from './session-timers.js';
@@ -183,7 +183,7 @@ export class LiveSession {
    * the connection with.
    */
   attach(connection: SessionConnection, frame: AttachFrame): SessionError | undefined {
-    if (this.#disposing !== undefined || this.#state.phase === 'ended') return new SessionError('SG_SESSION_NOT_FOUND', 'No session with this id is reachable with this token.');
+    if (this.#disposing !== undefined || this.#state.phase === 'ended') return sessionNotFound();
     const refused = this.#viewers.add(connection, frame);
     if (refused === undefined && this.#drainDeadline !== undefined) connection.send(this.#shutdownNotice());
     return refused;

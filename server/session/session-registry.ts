@@ -126,7 +126,7 @@ export class SessionRegistry<S extends RegisteredSession> {
   lookup(principal: Pick<Principal, 'tenant' | 'user' | 'scopes'>, sessionId: string, purpose: LookupPurpose): Lookup<S> {
     const session = this.#sessions.get(sessionId);
     if (session === undefined || !mayReach(principal, session.owner, purpose)) {
-      return refuse('SG_SESSION_NOT_FOUND', 'No session with this id is reachable with this token.', {});
+      return { ok: false, error: sessionNotFound() };
     }
     return { ok: true, session };
   }
@@ -159,6 +159,14 @@ export function mayReach(principal: Pick<Principal, 'tenant' | 'user' | 'scopes'
   }
 }
 
-function refuse(code: 'SG_TENANT_QUOTA' | 'SG_USER_QUOTA' | 'SG_SESSION_NOT_FOUND', message: string, details: Record<string, unknown>): { readonly ok: false; readonly error: SessionError } {
+/**
+ * The one answer for a session the caller may not reach, has ended, or never existed, so that
+ * an id learns nothing (docs/errors.md, "Sessions").
+ */
+export function sessionNotFound(): SessionError {
+  return new SessionError('SG_SESSION_NOT_FOUND', 'No session with this id is reachable with this token.');
+}
+
+function refuse(code: 'SG_TENANT_QUOTA' | 'SG_USER_QUOTA', message: string, details: Record<string, unknown>): { readonly ok: false; readonly error: SessionError } {
   return { ok: false, error: new SessionError(code, message, details) };
 }

@@ -77,10 +77,10 @@ export class SessionViewers {
    * Makes `connection` (whose first frame was `frame`) a viewer: `attached` from the requested
    * offset (the oldest byte held when absent or gone, with a resume-truncated notice when
    * gone; the end of the output when beyond it), then what its window allows. A refusal is
-   * returned for the caller to fail the connection with.
+   * returned for the caller to fail the connection with. The session calls it only while it
+   * is not being released (LiveSession.attach), so no viewer arrives after release().
    */
   add(connection: SessionConnection, frame: AttachFrame): SessionError | undefined {
-    if (this.#released) return new SessionError('SG_SESSION_NOT_FOUND', 'No session with this id is reachable with this token.');
     if (this.#openViewers() >= this.#options.maxViewers) {
       return new SessionError('SG_VIEWER_LIMIT', `The session has ${this.#options.maxViewers} viewers (maxViewersPerSession); attach again when one has left.`);
     }
